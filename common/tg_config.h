@@ -1,7 +1,8 @@
 /*
  * tg_config.h - the YAML configuration file and schema tables.
  *
- * Owner: common.
+ * Owner: common.  Implemented in tg_config.c (document tree) and
+ * tg_config_apply.c (schema tables, value syntax, --help).
  *
  * DESIGN
  * One YAML file describes the whole stack.  It is parsed once (libyaml)

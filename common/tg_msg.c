@@ -1,0 +1,719 @@
+/*
+ * tg_msg.c - pipeline frame codec; see tg_msg.h for the wire format.
+ *
+ * DESIGN
+ * Decoding is two passes.  s_scan() walks the raw msgpack once without
+ * allocating: it checks every header byte, every length against the bytes
+ * that remain, and that exactly one object fills the frame.  Each element
+ * of a container needs at least one byte, so a count larger than the bytes
+ * left is rejected before msgpack-c could size an allocation from it.  Only
+ * then msgpack_unpack() builds the object tree in the caller's zone, and the
+ * s_body_* functions check each field's type.
+ */
+#include "tg_msg.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define S_MAX_DEPTH 30 /* msgpack-c's unpacker stack holds 32 levels */
+
+static const char *const s_errors[] = {
+    "ok",
+    "empty frame",
+    "frame too big",
+    "truncated msgpack",
+    "trailing bytes after frame",
+    "invalid msgpack byte",
+    "out of memory",
+    "frame is not an array [version, kind, body]",
+    "unsupported frame version",
+    "unknown frame kind",
+    "frame body is not a map",
+    "body key is not a string",
+    "required field missing",
+    "field has the wrong type",
+    "number out of range",
+    "batch record is not [bin, map]",
+    "error entry is not [str, int, str]",
+    "malformed alert",
+    "nesting too deep",
+    "unexpected frame kind",
+};
+
+const char *tg_msg_strerror(int code)
+{
+    if (code > 0 || code <= TG_MSG_E__LAST)
+        return "unknown error";
+    return s_errors[-code];
+}
+
+const char *tg_msg_kind_name(tg_msg_kind kind)
+{
+    switch (kind) {
+    case TG_MSG_JOB: return "job";
+    case TG_MSG_BATCH: return "batch";
+    case TG_MSG_ALERTS: return "alerts";
+    case TG_MSG_ACK: return "ack";
+    default: return "none";
+    }
+}
+
+/* ---- scanner ---------------------------------------------------------- */
+
+static uint64_t s_be(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+/*
+ * Validate that buf[0..len) holds exactly one well-formed msgpack object.
+ * `pending[d]` counts the elements still expected at depth d.
+ */
+static int s_scan(const unsigned char *buf, size_t len)
+{
+    uint64_t pending[S_MAX_DEPTH + 2];
+    int depth = 0;
+    size_t off = 0;
+    pending[0] = 1;
+    while (depth >= 0) {
+        if (pending[depth] == 0) {
+            depth--;
+            continue;
+        }
+        pending[depth]--;
+        if (off >= len)
+            return TG_MSG_E_TRUNCATED;
+        unsigned c = buf[off++];
+        uint64_t skip = 0, elems = 0;
+        int lenbytes = 0;
+        bool container = false;
+        if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
+            /* fixint, nil, bool */
+        } else if (c >= 0x80 && c <= 0x8f) {
+            elems = (uint64_t)(c & 0x0f) * 2; container = true;
+        } else if (c >= 0x90 && c <= 0x9f) {
+            elems = c & 0x0f; container = true;
+        } else if (c >= 0xa0 && c <= 0xbf) {
+            skip = c & 0x1f;
+        } else {
+            switch (c) {
+            case 0xc4: case 0xd9: lenbytes = 1; break;      /* bin8/str8 */
+            case 0xc5: case 0xda: lenbytes = 2; break;
+            case 0xc6: case 0xdb: lenbytes = 4; break;
+            case 0xc7: lenbytes = 1; skip = 1; break;        /* ext8 + type */
+            case 0xc8: lenbytes = 2; skip = 1; break;
+            case 0xc9: lenbytes = 4; skip = 1; break;
+            case 0xca: skip = 4; break;
+            case 0xcb: skip = 8; break;
+            case 0xcc: case 0xd0: skip = 1; break;
+            case 0xcd: case 0xd1: skip = 2; break;
+            case 0xce: case 0xd2: skip = 4; break;
+            case 0xcf: case 0xd3: skip = 8; break;
+            case 0xd4: skip = 2; break;                      /* fixext */
+            case 0xd5: skip = 3; break;
+            case 0xd6: skip = 5; break;
+            case 0xd7: skip = 9; break;
+            case 0xd8: skip = 17; break;
+            case 0xdc: case 0xde: lenbytes = 2; container = true; break;
+            case 0xdd: case 0xdf: lenbytes = 4; container = true; break;
+            default: return TG_MSG_E_INVALID;                /* 0xc1 */
+            }
+            if (lenbytes) {
+                if (len - off < (size_t)lenbytes)
+                    return TG_MSG_E_TRUNCATED;
+                uint64_t n = s_be(buf + off, lenbytes);
+                off += (size_t)lenbytes;
+                if (container)
+                    elems = (c == 0xde || c == 0xdf) ? n * 2 : n;
+                else
+                    skip += n;
+            }
+        }
+        if (skip) {
+            if (len - off < skip)
+                return TG_MSG_E_TRUNCATED;
+            off += (size_t)skip;
+        }
+        if (container && elems) {
+            if (elems > len - off)
+                return TG_MSG_E_TRUNCATED;
+            if (depth + 1 > S_MAX_DEPTH)
+                return TG_MSG_E_DEPTH;
+            pending[++depth] = elems;
+        }
+    }
+    return off == len ? 0 : TG_MSG_E_TRAILING;
+}
+
+/* ---- field readers ----------------------------------------------------- */
+
+typedef struct s_ctx {
+    char *err;
+    size_t errlen;
+} s_ctx;
+
+static int s_fail(s_ctx *c, int code, const char *field)
+{
+    if (c->err && c->errlen)
+        snprintf(c->err, c->errlen, "%s%s%s", tg_msg_strerror(code),
+                 field ? ": " : "", field ? field : "");
+    return code;
+}
+
+static bool s_key_is(const msgpack_object *k, const char *name)
+{
+    size_t n = strlen(name);
+    return k->via.str.size == n && memcmp(k->via.str.ptr, name, n) == 0;
+}
+
+static const msgpack_object *s_get(const msgpack_object *map, const char *name)
+{
+    for (uint32_t i = 0; i < map->via.map.size; i++)
+        if (s_key_is(&map->via.map.ptr[i].key, name))
+            return &map->via.map.ptr[i].val;
+    return NULL;
+}
+
+static int s_str(s_ctx *c, const msgpack_object *m, const char *name,
+                 bool required, tg_str *out)
+{
+    const msgpack_object *v = s_get(m, name);
+    out->p = "";
+    out->n = 0;
+    if (!v)
+        return required ? s_fail(c, TG_MSG_E_MISSING, name) : 0;
+    if (v->type != MSGPACK_OBJECT_STR)
+        return s_fail(c, TG_MSG_E_TYPE, name);
+    out->p = v->via.str.ptr;
+    out->n = v->via.str.size;
+    return 0;
+}
+
+static int s_u64(s_ctx *c, const msgpack_object *m, const char *name,
+                 bool required, uint64_t max, uint64_t *out)
+{
+    const msgpack_object *v = s_get(m, name);
+    *out = 0;
+    if (!v)
+        return required ? s_fail(c, TG_MSG_E_MISSING, name) : 0;
+    if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return s_fail(c, v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER
+                             ? TG_MSG_E_RANGE : TG_MSG_E_TYPE, name);
+    if (v->via.u64 > max)
+        return s_fail(c, TG_MSG_E_RANGE, name);
+    *out = v->via.u64;
+    return 0;
+}
+
+static int s_u32(s_ctx *c, const msgpack_object *m, const char *name,
+                 bool required, uint32_t *out)
+{
+    uint64_t v;
+    int rc = s_u64(c, m, name, required, UINT32_MAX, &v);
+    *out = (uint32_t)v;
+    return rc;
+}
+
+static int s_array(s_ctx *c, const msgpack_object *m, const char *name,
+                   uint32_t *n, const msgpack_object **items)
+{
+    const msgpack_object *v = s_get(m, name);
+    *n = 0;
+    *items = NULL;
+    if (!v)
+        return 0; /* empty lists may be omitted */
+    if (v->type != MSGPACK_OBJECT_ARRAY)
+        return s_fail(c, TG_MSG_E_TYPE, name);
+    *n = v->via.array.size;
+    *items = v->via.array.ptr;
+    return 0;
+}
+
+static int s_hdr(s_ctx *c, const msgpack_object *m, tg_msg_hdr *h)
+{
+    int rc;
+    if ((rc = s_u64(c, m, "job", true, UINT64_MAX, &h->job)) ||
+        (rc = s_str(c, m, "ack", true, &h->ack)) ||
+        (rc = s_str(c, m, "uri", false, &h->uri)) ||
+        (rc = s_str(c, m, "identity", true, &h->identity)) ||
+        (rc = s_u32(c, m, "index", true, &h->index)) ||
+        (rc = s_u32(c, m, "count", true, &h->count)) ||
+        (rc = s_u64(c, m, "first", false, UINT64_MAX, &h->first)))
+        return rc;
+    if (h->count == 0 || h->index >= h->count)
+        return s_fail(c, TG_MSG_E_RANGE, "index/count");
+    return 0;
+}
+
+static int s_errors_list(s_ctx *c, const msgpack_object *m, uint32_t *n,
+                         const msgpack_object **items)
+{
+    int rc = s_array(c, m, "errors", n, items);
+    if (rc)
+        return rc;
+    for (uint32_t i = 0; i < *n; i++) {
+        const msgpack_object *e = &(*items)[i];
+        if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 3 ||
+            e->via.array.ptr[0].type != MSGPACK_OBJECT_STR ||
+            (e->via.array.ptr[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER &&
+             e->via.array.ptr[1].type != MSGPACK_OBJECT_NEGATIVE_INTEGER) ||
+            e->via.array.ptr[2].type != MSGPACK_OBJECT_STR)
+            return s_fail(c, TG_MSG_E_ERROR_ENTRY, "errors");
+        if (e->via.array.ptr[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+            e->via.array.ptr[1].via.u64 > INT64_MAX)
+            return s_fail(c, TG_MSG_E_RANGE, "errors");
+    }
+    return 0;
+}
+
+static int s_body_job(s_ctx *c, const msgpack_object *m, tg_msg_job *j)
+{
+    int rc;
+    uint64_t att;
+    if ((rc = s_u64(c, m, "id", true, UINT64_MAX, &j->id)) ||
+        (rc = s_str(c, m, "ack", true, &j->ack)) ||
+        (rc = s_str(c, m, "uri", true, &j->uri)) ||
+        (rc = s_str(c, m, "identity", true, &j->identity)) ||
+        (rc = s_u64(c, m, "attempt", false, UINT32_MAX, &att)) ||
+        (rc = s_u64(c, m, "arrival", false, UINT64_MAX, &j->arrival_ns)) ||
+        (rc = s_str(c, m, "path", false, &j->path)))
+        return rc;
+    j->attempt = (uint32_t)att;
+    const msgpack_object *d = s_get(m, "data");
+    if (d) {
+        if (d->type != MSGPACK_OBJECT_BIN)
+            return s_fail(c, TG_MSG_E_TYPE, "data");
+        j->has_data = true;
+        j->data.p = d->via.bin.ptr;
+        j->data.n = d->via.bin.size;
+    } else {
+        j->data.p = "";
+        if (j->path.n == 0)
+            return s_fail(c, TG_MSG_E_MISSING, "data/path");
+    }
+    return 0;
+}
+
+static int s_body_batch(s_ctx *c, const msgpack_object *m, tg_msg_batch *b)
+{
+    int rc;
+    if ((rc = s_hdr(c, m, &b->hdr)) ||
+        (rc = s_array(c, m, "records", &b->nrecords, &b->records)) ||
+        (rc = s_errors_list(c, m, &b->nerrors, &b->errors)))
+        return rc;
+    for (uint32_t i = 0; i < b->nrecords; i++) {
+        const msgpack_object *r = &b->records[i];
+        if (r->type != MSGPACK_OBJECT_ARRAY || r->via.array.size != 2 ||
+            r->via.array.ptr[0].type != MSGPACK_OBJECT_BIN ||
+            r->via.array.ptr[1].type != MSGPACK_OBJECT_MAP)
+            return s_fail(c, TG_MSG_E_RECORD, "records");
+    }
+    return 0;
+}
+
+static int s_alert_check(s_ctx *c, const msgpack_object *a)
+{
+    tg_str s;
+    uint64_t u;
+    if (a->type != MSGPACK_OBJECT_MAP)
+        return s_fail(c, TG_MSG_E_ALERT, "alerts");
+    for (uint32_t i = 0; i < a->via.map.size; i++)
+        if (a->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR)
+            return s_fail(c, TG_MSG_E_ALERT, "alert key");
+    static const char *const req[] = { "id", "rule", "priority", NULL };
+    static const char *const opt[] = { "source", "output", "json", NULL };
+    for (int i = 0; req[i]; i++)
+        if (s_str(c, a, req[i], true, &s))
+            return s_fail(c, TG_MSG_E_ALERT, req[i]);
+    for (int i = 0; opt[i]; i++)
+        if (s_str(c, a, opt[i], false, &s))
+            return s_fail(c, TG_MSG_E_ALERT, opt[i]);
+    if (s_u64(c, a, "time", false, UINT64_MAX, &u) ||
+        s_u64(c, a, "record", false, UINT64_MAX, &u))
+        return s_fail(c, TG_MSG_E_ALERT, "time/record");
+    const msgpack_object *raw = s_get(a, "raw");
+    if (raw && raw->type != MSGPACK_OBJECT_BIN)
+        return s_fail(c, TG_MSG_E_ALERT, "raw");
+    const msgpack_object *tags = s_get(a, "tags");
+    if (tags) {
+        if (tags->type != MSGPACK_OBJECT_ARRAY)
+            return s_fail(c, TG_MSG_E_ALERT, "tags");
+        for (uint32_t i = 0; i < tags->via.array.size; i++)
+            if (tags->via.array.ptr[i].type != MSGPACK_OBJECT_STR)
+                return s_fail(c, TG_MSG_E_ALERT, "tags");
+    }
+    return 0;
+}
+
+static int s_body_alerts(s_ctx *c, const msgpack_object *m, tg_msg_alerts *a)
+{
+    int rc;
+    if ((rc = s_hdr(c, m, &a->hdr)) ||
+        (rc = s_u32(c, m, "nrecords", false, &a->nrecords)) ||
+        (rc = s_str(c, m, "ruleset", false, &a->ruleset)) ||
+        (rc = s_array(c, m, "alerts", &a->nalerts, &a->alerts)) ||
+        (rc = s_errors_list(c, m, &a->nerrors, &a->errors)))
+        return rc;
+    for (uint32_t i = 0; i < a->nalerts; i++)
+        if ((rc = s_alert_check(c, &a->alerts[i])))
+            return rc;
+    return 0;
+}
+
+static int s_body_ack(s_ctx *c, const msgpack_object *m, tg_msg_ack *a)
+{
+    int rc;
+    if ((rc = s_u64(c, m, "job", true, UINT64_MAX, &a->job)) ||
+        (rc = s_u32(c, m, "index", true, &a->index)) ||
+        (rc = s_u32(c, m, "count", true, &a->count)) ||
+        (rc = s_u32(c, m, "errors", false, &a->errors)) ||
+        (rc = s_u32(c, m, "status", false, &a->status)))
+        return rc;
+    if (a->count == 0 || a->index >= a->count)
+        return s_fail(c, TG_MSG_E_RANGE, "index/count");
+    return 0;
+}
+
+static tg_msg_kind s_kind(const msgpack_object *k)
+{
+    if (k->type != MSGPACK_OBJECT_STR)
+        return TG_MSG_NONE;
+    if (s_key_is(k, "job")) return TG_MSG_JOB;
+    if (s_key_is(k, "batch")) return TG_MSG_BATCH;
+    if (s_key_is(k, "alerts")) return TG_MSG_ALERTS;
+    if (s_key_is(k, "ack")) return TG_MSG_ACK;
+    return TG_MSG_NONE;
+}
+
+int tg_msg_decode(const char *buf, size_t len, size_t max_len,
+                  msgpack_zone *zone, tg_msg *out, char *err, size_t errlen)
+{
+    s_ctx c = { err, errlen };
+    memset(out, 0, sizeof(*out));
+    if (err && errlen)
+        err[0] = '\0';
+    if (!max_len)
+        max_len = TG_MSG_MAX_FRAME_DEFAULT;
+    if (!buf || len == 0)
+        return s_fail(&c, TG_MSG_E_EMPTY, NULL);
+    if (len > max_len)
+        return s_fail(&c, TG_MSG_E_TOO_BIG, NULL);
+    /* Cheap shape check before anything else: fixarray of 3, version 1. */
+    if ((unsigned char)buf[0] != 0x93)
+        return s_fail(&c, TG_MSG_E_NOT_ARRAY, NULL);
+    int rc = s_scan((const unsigned char *)buf, len);
+    if (rc)
+        return s_fail(&c, rc, NULL);
+    msgpack_object root;
+    size_t off = 0;
+    msgpack_unpack_return ur = msgpack_unpack(buf, len, &off, zone, &root);
+    if (ur == MSGPACK_UNPACK_NOMEM_ERROR)
+        return s_fail(&c, TG_MSG_E_NOMEM, NULL);
+    if (ur != MSGPACK_UNPACK_SUCCESS)
+        return s_fail(&c, ur == MSGPACK_UNPACK_CONTINUE ? TG_MSG_E_TRUNCATED
+                                                         : TG_MSG_E_INVALID, NULL);
+    if (root.type != MSGPACK_OBJECT_ARRAY || root.via.array.size != 3)
+        return s_fail(&c, TG_MSG_E_NOT_ARRAY, NULL);
+    const msgpack_object *v = &root.via.array.ptr[0];
+    if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 != TG_MSG_VERSION)
+        return s_fail(&c, TG_MSG_E_VERSION, NULL);
+    tg_msg_kind kind = s_kind(&root.via.array.ptr[1]);
+    if (kind == TG_MSG_NONE)
+        return s_fail(&c, TG_MSG_E_KIND, NULL);
+    const msgpack_object *body = &root.via.array.ptr[2];
+    if (body->type != MSGPACK_OBJECT_MAP)
+        return s_fail(&c, TG_MSG_E_BODY, NULL);
+    for (uint32_t i = 0; i < body->via.map.size; i++)
+        if (body->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR)
+            return s_fail(&c, TG_MSG_E_KEY, NULL);
+    switch (kind) {
+    case TG_MSG_JOB: rc = s_body_job(&c, body, &out->u.job); break;
+    case TG_MSG_BATCH: rc = s_body_batch(&c, body, &out->u.batch); break;
+    case TG_MSG_ALERTS: rc = s_body_alerts(&c, body, &out->u.alerts); break;
+    default: rc = s_body_ack(&c, body, &out->u.ack); break;
+    }
+    if (rc) {
+        memset(out, 0, sizeof(*out));
+        return rc;
+    }
+    out->kind = kind;
+    return 0;
+}
+
+/* ---- accessors ---------------------------------------------------------- */
+
+void tg_msg_batch_record(const tg_msg_batch *b, uint32_t i, tg_str *raw,
+                         const msgpack_object **map)
+{
+    const msgpack_object *r = b->records[i].via.array.ptr;
+    raw->p = r[0].via.bin.ptr;
+    raw->n = r[0].via.bin.size;
+    *map = &r[1];
+}
+
+void tg_msg_error_get(const msgpack_object *errors, uint32_t i, tg_msg_error *out)
+{
+    const msgpack_object *e = errors[i].via.array.ptr;
+    out->file.p = e[0].via.str.ptr;
+    out->file.n = e[0].via.str.size;
+    out->record = e[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER
+                      ? (int64_t)e[1].via.u64 : e[1].via.i64;
+    out->message.p = e[2].via.str.ptr;
+    out->message.n = e[2].via.str.size;
+}
+
+void tg_msg_alert_get(const tg_msg_alerts *a, uint32_t i, tg_msg_alert *out)
+{
+    s_ctx c = { NULL, 0 };
+    const msgpack_object *m = &a->alerts[i];
+    memset(out, 0, sizeof(*out));
+    s_str(&c, m, "id", false, &out->id);
+    s_str(&c, m, "rule", false, &out->rule);
+    s_str(&c, m, "priority", false, &out->priority);
+    s_str(&c, m, "source", false, &out->source);
+    s_str(&c, m, "output", false, &out->output);
+    s_str(&c, m, "json", false, &out->json);
+    s_u64(&c, m, "time", false, UINT64_MAX, &out->time_ns);
+    s_u64(&c, m, "record", false, UINT64_MAX, &out->record);
+    const msgpack_object *raw = s_get(m, "raw");
+    out->raw.p = raw ? raw->via.bin.ptr : "";
+    out->raw.n = raw ? raw->via.bin.size : 0;
+    out->tags = s_get(m, "tags");
+    out->ntags = out->tags ? out->tags->via.array.size : 0;
+}
+
+/* ---- encoders ------------------------------------------------------------ */
+
+static void s_pack_str(msgpack_packer *pk, const char *s, size_t n)
+{
+    msgpack_pack_str(pk, n);
+    msgpack_pack_str_body(pk, s, n);
+}
+
+static void s_key(msgpack_packer *pk, const char *k)
+{
+    s_pack_str(pk, k, strlen(k));
+}
+
+static void s_kv_str(msgpack_packer *pk, const char *k, tg_str v)
+{
+    s_key(pk, k);
+    s_pack_str(pk, v.p ? v.p : "", v.p ? v.n : 0);
+}
+
+static void s_kv_u64(msgpack_packer *pk, const char *k, uint64_t v)
+{
+    s_key(pk, k);
+    msgpack_pack_uint64(pk, v);
+}
+
+static void s_frame(msgpack_packer *pk, const char *kind, size_t nkeys)
+{
+    msgpack_pack_array(pk, 3);
+    msgpack_pack_uint8(pk, TG_MSG_VERSION);
+    s_key(pk, kind);
+    msgpack_pack_map(pk, nkeys);
+}
+
+int tg_msg_encode_job(msgpack_sbuffer *sbuf, const tg_msg_job *j)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
+    s_frame(&pk, "job", 7);
+    s_kv_u64(&pk, "id", j->id);
+    s_kv_str(&pk, "ack", j->ack);
+    s_kv_str(&pk, "uri", j->uri);
+    s_kv_str(&pk, "identity", j->identity);
+    s_kv_u64(&pk, "attempt", j->attempt);
+    s_kv_u64(&pk, "arrival", j->arrival_ns);
+    if (j->has_data) {
+        s_key(&pk, "data");
+        msgpack_pack_bin(&pk, j->data.n);
+        msgpack_pack_bin_body(&pk, j->data.p, j->data.n);
+    } else {
+        s_kv_str(&pk, "path", j->path);
+    }
+    return 0;
+}
+
+int tg_msg_encode_ack(msgpack_sbuffer *sbuf, const tg_msg_ack *a)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
+    s_frame(&pk, "ack", 5);
+    s_kv_u64(&pk, "job", a->job);
+    s_kv_u64(&pk, "index", a->index);
+    s_kv_u64(&pk, "count", a->count);
+    s_kv_u64(&pk, "errors", a->errors);
+    s_kv_u64(&pk, "status", a->status);
+    return 0;
+}
+
+static void s_hdr_pack(msgpack_packer *pk, const tg_msg_hdr *h)
+{
+    s_kv_u64(pk, "job", h->job);
+    s_kv_str(pk, "ack", h->ack);
+    s_kv_str(pk, "uri", h->uri);
+    s_kv_str(pk, "identity", h->identity);
+    s_kv_u64(pk, "index", h->index);
+    s_kv_u64(pk, "first", h->first);
+}
+
+static void s_alert_pack(msgpack_packer *pk, const tg_msg_alert *a)
+{
+    msgpack_pack_map(pk, 10);
+    s_kv_str(pk, "id", a->id);
+    s_kv_str(pk, "rule", a->rule);
+    s_kv_str(pk, "priority", a->priority);
+    s_kv_str(pk, "source", a->source);
+    s_kv_u64(pk, "time", a->time_ns);
+    s_key(pk, "tags");
+    if (a->tag_list) {
+        msgpack_pack_array(pk, a->ntags);
+        for (size_t i = 0; i < a->ntags; i++)
+            s_pack_str(pk, a->tag_list[i], strlen(a->tag_list[i]));
+    } else if (a->tags) {
+        msgpack_pack_object(pk, *a->tags);
+    } else {
+        msgpack_pack_array(pk, 0);
+    }
+    s_kv_str(pk, "output", a->output);
+    s_kv_str(pk, "json", a->json);
+    s_kv_u64(pk, "record", a->record);
+    s_key(pk, "raw");
+    msgpack_pack_bin(pk, a->raw.n);
+    msgpack_pack_bin_body(pk, a->raw.p ? a->raw.p : "", a->raw.n);
+}
+
+int tg_msg_encode_alerts(msgpack_sbuffer *sbuf, const tg_msg_hdr *hdr,
+                         uint32_t nrecords, tg_str ruleset,
+                         const tg_msg_alert *alerts, size_t nalerts,
+                         const msgpack_object *errors, uint32_t nerrors)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
+    s_frame(&pk, "alerts", 11);
+    s_kv_u64(&pk, "count", hdr->count);
+    s_hdr_pack(&pk, hdr);
+    s_kv_u64(&pk, "nrecords", nrecords);
+    s_kv_str(&pk, "ruleset", ruleset);
+    s_key(&pk, "alerts");
+    msgpack_pack_array(&pk, nalerts);
+    for (size_t i = 0; i < nalerts; i++)
+        s_alert_pack(&pk, &alerts[i]);
+    s_key(&pk, "errors");
+    msgpack_pack_array(&pk, errors ? nerrors : 0);
+    for (uint32_t i = 0; errors && i < nerrors; i++)
+        msgpack_pack_object(&pk, errors[i]);
+    return 0;
+}
+
+/* ---- batch builder -------------------------------------------------------- */
+
+/* Fixed prefix of a batch frame: [1, "batch", {"count": uint32 ... */
+static const unsigned char s_batch_prefix[] = {
+    0x93, 0x01, 0xa5, 'b', 'a', 't', 'c', 'h', 0x89,
+    0xa5, 'c', 'o', 'u', 'n', 't', 0xce,
+};
+
+static void s_put_be32(char *p, uint32_t v)
+{
+    p[0] = (char)(v >> 24);
+    p[1] = (char)(v >> 16);
+    p[2] = (char)(v >> 8);
+    p[3] = (char)v;
+}
+
+void tg_msg_batch_builder_init(tg_msg_batch_builder *b, msgpack_sbuffer *sbuf)
+{
+    memset(b, 0, sizeof(*b));
+    b->sbuf = sbuf;
+    msgpack_packer_init(&b->pk, sbuf, msgpack_sbuffer_write);
+    msgpack_sbuffer_init(&b->errs);
+    msgpack_packer_init(&b->epk, &b->errs, msgpack_sbuffer_write);
+}
+
+void tg_msg_batch_builder_fini(tg_msg_batch_builder *b)
+{
+    if (!b)
+        return;
+    msgpack_sbuffer_destroy(&b->errs);
+}
+
+void tg_msg_batch_begin(tg_msg_batch_builder *b, const tg_msg_hdr *hdr)
+{
+    char be[4];
+    b->frame_start = b->sbuf->size;
+    msgpack_sbuffer_write(b->sbuf, (const char *)s_batch_prefix,
+                          sizeof(s_batch_prefix));
+    b->count_off = b->sbuf->size;
+    s_put_be32(be, hdr->count);
+    msgpack_sbuffer_write(b->sbuf, be, 4);
+    s_hdr_pack(&b->pk, hdr);
+    s_key(&b->pk, "records");
+    static const char arr32[5] = { (char)0xdd, 0, 0, 0, 0 };
+    msgpack_sbuffer_write(b->sbuf, arr32, 5);
+    b->records_off = b->sbuf->size - 4;
+    b->nrecords = 0;
+    b->nerrors = 0;
+    b->errs.size = 0;
+    b->open = true;
+}
+
+msgpack_packer *tg_msg_batch_record_begin(tg_msg_batch_builder *b,
+                                          const char *raw, size_t raw_len)
+{
+    b->record_start = b->sbuf->size;
+    msgpack_pack_array(&b->pk, 2);
+    msgpack_pack_bin(&b->pk, raw_len);
+    msgpack_pack_bin_body(&b->pk, raw, raw_len);
+    return &b->pk;
+}
+
+void tg_msg_batch_record_end(tg_msg_batch_builder *b)
+{
+    b->nrecords++;
+}
+
+void tg_msg_batch_record_abort(tg_msg_batch_builder *b)
+{
+    b->sbuf->size = b->record_start;
+}
+
+void tg_msg_batch_add_error(tg_msg_batch_builder *b, tg_str file,
+                            int64_t record, tg_str message)
+{
+    msgpack_pack_array(&b->epk, 3);
+    s_pack_str(&b->epk, file.p ? file.p : "", file.p ? file.n : 0);
+    msgpack_pack_int64(&b->epk, record);
+    s_pack_str(&b->epk, message.p ? message.p : "", message.p ? message.n : 0);
+    b->nerrors++;
+}
+
+size_t tg_msg_batch_size(const tg_msg_batch_builder *b)
+{
+    return b->sbuf->size - b->frame_start + b->errs.size;
+}
+
+void tg_msg_batch_end(tg_msg_batch_builder *b)
+{
+    s_put_be32(b->sbuf->data + b->records_off, b->nrecords);
+    s_key(&b->pk, "errors");
+    msgpack_pack_array(&b->pk, b->nerrors);
+    if (b->errs.size)
+        msgpack_sbuffer_write(b->sbuf, b->errs.data, b->errs.size);
+    b->errs.size = 0;
+    b->open = false;
+}
+
+int tg_msg_batch_patch_count(char *frame, size_t len, uint32_t count)
+{
+    if (len < sizeof(s_batch_prefix) + 4 ||
+        memcmp(frame, s_batch_prefix, sizeof(s_batch_prefix)) != 0)
+        return TG_MSG_E_INVALID;
+    s_put_be32(frame + sizeof(s_batch_prefix), count);
+    return 0;
+}
