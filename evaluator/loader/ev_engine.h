@@ -20,7 +20,10 @@
  * writes into a caller-owned ev_strbuf that is reused.
  *
  * Not thread-safe: use one engine per thread (or serialise), since compiled
- * filters cache values per event.
+ * filters cache values per event.  The cache is keyed by the ev_event
+ * object and its generation: reuse ONE ev_event per engine and
+ * ev_event_reset() it for every record (a fresh ev_event at the same
+ * address would start at the same generation and see stale values).
  */
 #ifndef EV_ENGINE_H
 #define EV_ENGINE_H
@@ -30,7 +33,7 @@
 #include <stdint.h>
 
 #include "ev_field.h"
-#include "ev_strbuf.h"
+#include "ev_output.h"   /* ev_strbuf */
 
 /* Falco engine version implemented (spec 6.3). */
 #define EV_ENGINE_VERSION_MAJOR 0
@@ -77,6 +80,12 @@ typedef struct ev_append_output {
     size_t nmatch_tags;
     const char *match_rule;         /* exact rule name; NULL = any */
     const char *extra_output;       /* appended to the message with one space; may be NULL */
+    /* JSON-only output_fields.  Entry i has key extra_keys[i]; when
+     * extra_formats[i] is NULL the key is a field name and its value is
+     * typed, else the format is rendered as a string. */
+    const char *const *extra_keys;
+    const char *const *extra_formats;
+    size_t nextra_fields;
 } ev_append_output;
 
 typedef struct ev_engine_opts {
@@ -118,7 +127,10 @@ void ev_engine_free(ev_engine *e);
  * file name in diagnostics).  Returns 0 when the content loaded without
  * errors, -1 otherwise (details in the diagnostics; loading stops at the
  * first error of that content).  After any load the selection and the index
- * are rebuilt.
+ * are rebuilt.  After a failed load the engine has no rules (like Falco,
+ * which refuses to start): report the diagnostics and discard it; to reload
+ * rules, build a new engine and swap it in once it loaded cleanly.
+ * Rule pointers (ev_engine_rule) are invalidated by every load.
  */
 int ev_engine_load_file(ev_engine *e, const char *path);
 int ev_engine_load_string(ev_engine *e, const char *name, const char *content, size_t len);

@@ -97,7 +97,7 @@ static int s_attach(s_builder *b, ev_ynode *n, char *err, size_t errlen)
     if (f->node->kind == EV_YMAP) {
         if (!f->pending_key) {
             if (n->kind != EV_YSCALAR && n->kind != EV_YNULL) {
-                snprintf(err, errlen, "yaml error at line %d, column %d: "
+                snprintf(err, errlen, "error at line %d, column %d: "
                          "mapping keys must be scalars", n->line, n->col);
                 return -1;
             }
@@ -154,7 +154,7 @@ static void s_add_doc(ev_yaml *y, ev_ynode *root)
 static int s_open(s_builder *b, ev_ynode *n, const yaml_char_t *anchor, char *err, size_t errlen)
 {
     if (b->depth >= EV_YAML_MAX_DEPTH) {
-        snprintf(err, errlen, "yaml error at line %d, column %d: "
+        snprintf(err, errlen, "error at line %d, column %d: "
                  "nesting deeper than %d levels", n->line, n->col, EV_YAML_MAX_DEPTH);
         return -1;
     }
@@ -193,7 +193,7 @@ static int s_event(s_builder *b, yaml_event_t *ev, char *err, size_t errlen, int
     case YAML_ALIAS_EVENT:
         n = s_anchor_find(b, ev->data.alias.anchor);
         if (!n) {
-            snprintf(err, errlen, "yaml error at line %d, column %d: unknown anchor '%s'",
+            snprintf(err, errlen, "error at line %d, column %d: unknown anchor '%s'",
                      (int)ev->start_mark.line + 1, (int)ev->start_mark.column + 1,
                      (const char *)ev->data.alias.anchor);
             goto fail_mark;
@@ -225,6 +225,28 @@ fail_mark:
     return -1;
 }
 
+/* libyaml's problem texts, worded like yaml-cpp's (which Falco reports). */
+static const char *s_problem(const char *p)
+{
+    static const struct { const char *libyaml, *yamlcpp; } map[] = {
+        {"mapping values are not allowed in this context", "illegal map value"},
+        {"did not find expected key", "end of map not found"},
+        {"did not find expected ',' or ']'", "end of sequence flow not found"},
+        {"did not find expected ',' or '}'", "end of map flow not found"},
+        {"found character that cannot start any token", "unknown token"},
+        {"found undefined tag handle", "undefined tag handle"},
+        {"found unexpected end of stream", "unexpected end of stream"},
+        {"did not find expected '-' indicator", "end of sequence not found"},
+        {"found unknown escape character", "unknown escape character"},
+    };
+    if (!p)
+        return "syntax error";
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcmp(p, map[i].libyaml) == 0)
+            return map[i].yamlcpp;
+    return p;
+}
+
 ev_yaml *ev_yaml_load(const char *buf, size_t len, char *err, size_t errlen,
                       int *eline, int *ecol)
 {
@@ -247,10 +269,8 @@ ev_yaml *ev_yaml_load(const char *buf, size_t len, char *err, size_t errlen,
         if (!yaml_parser_parse(&p, &ev)) {
             const yaml_mark_t *m = p.problem_mark.line || p.problem_mark.column
                                        ? &p.problem_mark : &p.context_mark;
-            snprintf(err, errlen, "yaml error at line %d, column %d: %s%s%s",
-                     (int)m->line + 1, (int)m->column + 1,
-                     p.problem ? p.problem : "syntax error",
-                     p.context ? " " : "", p.context ? p.context : "");
+            snprintf(err, errlen, "error at line %d, column %d: %s",
+                     (int)m->line + 1, (int)m->column + 1, s_problem(p.problem));
             if (eline)
                 *eline = (int)m->line + 1;
             if (ecol)

@@ -47,8 +47,9 @@ typedef struct ev_yaml ev_yaml;
 
 /*
  * Parse `len` bytes.  Returns NULL on a YAML syntax error or nesting limit
- * with a message in err ("yaml error at line L, column C: ..."), and the
- * position in *eline/*ecol (may be NULL).
+ * with a message in err ("error at line L, column C: ...", problem texts
+ * worded like yaml-cpp's: "illegal map value", ...), and the
+ * position in eline/ecol (may be NULL).
  * Caller owns the result; free with ev_yaml_free().
  */
 ev_yaml *ev_yaml_load(const char *buf, size_t len, char *err, size_t errlen,
