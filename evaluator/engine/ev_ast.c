@@ -179,7 +179,7 @@ static void s_put_escaped(s_buf *b, const char *s, size_t len)
     s_put(b, "\"", 1);
 }
 
-char *ev_ast_escape_str(const char *s, size_t len)
+char *ev_ast_escape_strn(const char *s, size_t len, size_t *outlen)
 {
     s_buf b = {0};
     s_put(&b, "", 0);
@@ -188,7 +188,14 @@ char *ev_ast_escape_str(const char *s, size_t len)
         free(b.p);
         return NULL;
     }
+    if (outlen)
+        *outlen = b.len;
     return b.p;
+}
+
+char *ev_ast_escape_str(const char *s, size_t len)
+{
+    return ev_ast_escape_strn(s, len, NULL);
 }
 
 static void s_print_arg(s_buf *b, const ev_ast *n)

@@ -87,6 +87,8 @@ char *ev_ast_to_string(const ev_ast *ast);
 
 /* Escaping of one value per spec 2.5. Caller owns result; free(). */
 char *ev_ast_escape_str(const char *s, size_t len);
+/* Same, reporting the result length (the result may contain NUL bytes). */
+char *ev_ast_escape_strn(const char *s, size_t len, size_t *outlen);
 
 /*
  * Unescape the body of a quoted string (spec 1.3).  `quote` is '"' or '\''
