@@ -5,6 +5,19 @@
 
 #include <string.h>
 
+/*
+ * Generations are unique across the process, not per event: the engine's
+ * value cache is keyed by (event address, generation), and a new event that
+ * happens to reuse the address of an old one must not see its values.  The
+ * counter is the one piece of process-wide state here; it only ever hands
+ * out fresh numbers, so it is safe from any thread.
+ */
+static uint64_t s_next_gen(void)
+{
+    static _Atomic uint64_t counter;
+    return ++counter;
+}
+
 void ev_event_init(ev_event *evt)
 {
     memset(evt, 0, sizeof(*evt));
@@ -16,9 +29,7 @@ void ev_event_reset(ev_event *evt, void *payload, uint64_t ts_ns, uint64_t num)
     evt->payload = payload;
     evt->ts_ns = ts_ns;
     evt->num = num;
-    evt->gen++;
-    if (evt->gen == 0)
-        evt->gen = 1;
+    evt->gen = s_next_gen();
     ev_arena_reset(&evt->arena);
 }
 

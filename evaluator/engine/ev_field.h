@@ -86,7 +86,7 @@ typedef struct ev_event {
     void *payload;      /* source-specific, borrowed; e.g. ev_ct_record * */
     uint64_t ts_ns;     /* event time, ns since the epoch (UTC) */
     uint64_t num;       /* evt.num: 1-based event number */
-    uint64_t gen;       /* bumped by ev_event_reset(); never 0 after reset */
+    uint64_t gen;       /* unique per ev_event_reset() across the process; never 0 */
     ev_arena arena;     /* scratch for synthesised values */
 } ev_event;
 
