@@ -81,16 +81,33 @@ static char **s_yaml_files(const char *dir, size_t *n)
     return v;
 }
 
-static void s_print_diags(const ev_engine *e, size_t from, FILE *out)
+static bool s_is_unused_warning(const ev_diag *d)
+{
+    return !d->error && (!strcmp(d->code, "LOAD_UNUSED_MACRO") ||
+                         !strcmp(d->code, "LOAD_UNUSED_LIST"));
+}
+
+/* Print diagnostics [from, to); with skip_unused, leave out the unused
+ * macro/list warnings (validate judges those over the whole file set). */
+static void s_print_range(const ev_engine *e, size_t from, size_t to, bool skip_unused,
+                          FILE *out)
 {
     ev_strbuf b;
     ev_strbuf_init(&b);
-    for (size_t i = from; i < ev_engine_ndiags(e); i++) {
+    for (size_t i = from; i < to; i++) {
+        const ev_diag *d = ev_engine_diag(e, i);
+        if (skip_unused && s_is_unused_warning(d))
+            continue;
         ev_strbuf_reset(&b);
-        ev_diag_format(ev_engine_diag(e, i), &b);
+        ev_diag_format(d, &b);
         fprintf(out, "%s\n", b.p ? b.p : "");
     }
     ev_strbuf_fini(&b);
+}
+
+static void s_print_diags(const ev_engine *e, size_t from, FILE *out)
+{
+    s_print_range(e, from, ev_engine_ndiags(e), false, out);
 }
 
 static ev_engine *s_engine(void)
@@ -132,6 +149,12 @@ static int s_load_path(ev_engine *e, const char *path, bool quiet)
     return rc;
 }
 
+/*
+ * Every load recompiles all definitions so far, so a shared macros file
+ * loaded first reports its macros unused until the files using them are
+ * loaded.  Falco prints those per load; validate instead reports unused
+ * macros and lists once, as judged after the last file (the whole set).
+ */
 static int s_validate(int argc, char **argv)
 {
     if (argc < 1) {
@@ -140,19 +163,24 @@ static int s_validate(int argc, char **argv)
     }
     ev_engine *e = s_engine();
     int rc = 0;
+    size_t last_from = 0;
     for (int i = 0; i < argc; i++) {
         size_t from = ev_engine_ndiags(e);
         int r = ev_engine_load_file(e, argv[i]);
         bool err = r < 0;
+        printf("%s: %s\n", argv[i], err ? "Invalid" : "Ok");
+        s_print_range(e, from, ev_engine_ndiags(e), !err, stdout);
+        last_from = from;
         if (err) {
-            printf("%s: Invalid\n", argv[i]);
             rc = 1;
-        } else {
-            printf("%s: Ok\n", argv[i]);
-        }
-        s_print_diags(e, from, stdout);
-        if (err)
             break;
+        }
+    }
+    if (rc == 0) {
+        size_t n = ev_engine_ndiags(e);
+        for (size_t i = last_from; i < n; i++)
+            if (s_is_unused_warning(ev_engine_diag(e, i)))
+                s_print_range(e, i, i + 1, false, stdout);
     }
     ev_engine_free(e);
     return rc;
