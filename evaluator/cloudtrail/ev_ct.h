@@ -1,0 +1,91 @@
+/*
+ * ev_ct.h - the "aws_cloudtrail" event source: Falco's cloudtrail plugin
+ * fields (73), the json plugin fields and the generic evt.* fields over one
+ * CloudTrail record.  Owner: cloudtrail fields (evaluator/cloudtrail/).
+ *
+ * DESIGN
+ * The payload of an ev_event is an ev_ct_record: the record's msgpack map
+ * (as produced by parser/decode, mirroring the JSON) plus the record's
+ * original JSON bytes.  Simple string fields (Falco's "Rule S") are read by
+ * walking the msgpack map: first occurrence of a duplicate key wins, a
+ * non-string value is present with "".  Fields that render JSON text locate
+ * the value in the raw bytes (ev_ct_json.h) and compact it into the event
+ * arena, which reproduces fastjson's output (key order, duplicate keys,
+ * number literals, string bytes).  Values borrow from the payload or live in
+ * evt->arena; both stay valid until ev_event_reset().
+ *
+ * Known, deliberate differences from the Go plugin (see the spec's
+ * "inference" notes):
+ *   - raw JSON fields copy strings and keys byte-for-byte.  fastjson does so
+ *     only for strings it has not decoded yet; a string decoded by an earlier
+ *     lookup on the same event is re-quoted with strconv.Quote, so Falco's
+ *     text depends on evaluation order.  We give the order-independent form.
+ *   - evt.plugininfo for an AWSService identity without invokedBy glues
+ *     "<NA>" (as for Root/IAMUser), and for a non-string userIdentity.type
+ *     "<unknown user type>".
+ *   - evt.time/evt.datetime use the zone offset in force at the event's
+ *     time (libsinsp uses the offset in force now).
+ *
+ * Semantics follow ../shared/spec/cloudtrail-fields.md (plugin 0.17.1),
+ * quirks included (ct.request.documentname is always absent, s3.cnt.* are
+ * absent rather than 0, ...).
+ *
+ * Time fields: evt.time, evt.time.s, evt.datetime and evt.datetime.s are
+ * rendered in the process's local time zone (localtime_r, i.e. the TZ
+ * environment variable; the daemons run with TZ unset or TZ=UTC, which gives
+ * UTC).  evt.time.iso8601 is always UTC ("...+0000").
+ */
+#ifndef EV_CT_H
+#define EV_CT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#include "ev_field.h"
+
+/* The payload of a CloudTrail event.  Every pointer is borrowed by the
+ * source for the life of the event. */
+typedef struct ev_ct_record {
+    const msgpack_object *map;  /* the record's map; NULL = no simple fields */
+    const char *raw;            /* the record's exact JSON bytes (may be NULL) */
+    size_t raw_len;
+    const char *hostname;       /* evt.hostname; NULL = gethostname() */
+} ev_ct_record;
+
+/*
+ * Per-source state, owned by the caller.  base_ts_ns is the origin of
+ * evt.reltime*: 0 means "set it from the first event extracted".  Not
+ * thread-safe; use one per evaluator thread.
+ */
+typedef struct ev_ct_ctx {
+    uint64_t base_ts_ns;
+} ev_ct_ctx;
+
+/*
+ * The static "aws_cloudtrail" source (ud == NULL: evt.reltime* is then
+ * measured from the epoch, i.e. equals evt.rawtime*).  Borrowed; never NULL.
+ */
+const ev_source *ev_ct_source(void);
+
+/* Fill *src with the catalogue and extract function bound to ctx
+ * (borrowed, must outlive src).  Cannot fail. */
+void ev_ct_source_init(ev_source *src, ev_ct_ctx *ctx);
+
+/*
+ * Parse an RFC 3339 time ("2014-03-06T21:22:54Z", optional fractional
+ * seconds, "Z" or a numeric offset "+hh:mm") into ns since the epoch.
+ * Returns 0, or -EINVAL for malformed/out-of-range/pre-1970 text.
+ */
+int ev_ct_parse_time(const char *s, size_t len, uint64_t *ns);
+
+/* eventTime of a record map -> ns (for ev_event.ts_ns).  -ENOENT when the
+ * key is missing or not a string, -EINVAL when it does not parse. */
+int ev_ct_event_time(const msgpack_object *map, uint64_t *ns);
+
+/* eventName of a record map (for rule indexing).  Returns 0 and a borrowed
+ * span into the map, or -ENOENT when missing or not a string. */
+int ev_ct_event_name(const msgpack_object *map, const char **s, size_t *len);
+
+#endif /* EV_CT_H */

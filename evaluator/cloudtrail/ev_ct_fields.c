@@ -1,0 +1,601 @@
+/*
+ * ev_ct_fields.c - the 73 fields of Falco's cloudtrail plugin (0.17.1).
+ * Owner: cloudtrail fields.
+ *
+ * DESIGN
+ * Most fields are "Rule S" lookups (spec/cloudtrail-fields.md section 0.3)
+ * described by a key path in s_paths[]; the others have their own small
+ * function below, named after the field.  Simple values come from the msgpack
+ * map; JSON-text values (section 0.4) from the raw bytes via ev_ct_json.
+ * Synthesised strings (ct.info, s3.uri) are built in the event arena.
+ */
+#include "ev_ct_int.h"
+#include "ev_ct_json.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Key paths of the Rule S fields (NULL-terminated, at most 3 keys). */
+static const char *const s_paths[CT__PLUGIN_COUNT][4] = {
+    [CT_ID] = {"eventID"},
+    [CT_ERROR] = {"errorCode"},
+    [CT_ERRORMESSAGE] = {"errorMessage"},
+    [CT_TIME] = {"eventTime"},
+    [CT_SRC] = {"eventSource"},
+    [CT_NAME] = {"eventName"},
+    [CT_USER_IDENTITYTYPE] = {"userIdentity", "type"},
+    [CT_USER_PRINCIPALID] = {"userIdentity", "principalId"},
+    [CT_USER_ARN] = {"userIdentity", "arn"},
+    [CT_REGION] = {"awsRegion"},
+    [CT_SRCIP] = {"sourceIPAddress"},
+    [CT_USERAGENT] = {"userAgent"},
+    [CT_REQUESTID] = {"requestID"},
+    [CT_EVENTTYPE] = {"eventType"},
+    [CT_APIVERSION] = {"apiVersion"},
+    [CT_RECIPIENTACCOUNTID] = {"recipientAccountId"},
+    [CT_SERVICEEVENTDETAILS] = {"serviceEventDetails"},
+    [CT_SHAREDEVENTID] = {"sharedEventID"},
+    [CT_VPCENDPOINTID] = {"vpcEndpointId"},
+    [CT_EVENTCATEGORY] = {"eventCategory"},
+    [CT_ADDENDUM_REASON] = {"addendum", "reason"},
+    [CT_ADDENDUM_UPDATEDFIELDS] = {"addendum", "updatedFields"},
+    [CT_ADDENDUM_ORIGINALREQUESTID] = {"addendum", "originalRequestID"},
+    [CT_ADDENDUM_ORIGINALEVENTID] = {"addendum", "originalEventID"},
+    [CT_EDGEDEVICEDETAILS] = {"edgeDeviceDetails"},
+    [CT_TLS_VERSION] = {"tlsDetails", "tlsVersion"},
+    [CT_TLS_CIPHERSUITE] = {"tlsDetails", "cipherSuite"},
+    [CT_TLS_HOSTHEADER] = {"tlsDetails", "clientProvidedHostHeader"},
+    [CT_RESPONSE_SUBNETID] = {"responseElements", "subnetId"},
+    [CT_RESPONSE_RESERVATIONID] = {"responseElements", "reservationId"},
+    [CT_REQ_AVAILABILITYZONE] = {"requestParameters", "availabilityZone"},
+    [CT_REQ_CLUSTER] = {"requestParameters", "cluster"},
+    [CT_REQ_FUNCTIONNAME] = {"requestParameters", "functionName"},
+    [CT_REQ_GROUPNAME] = {"requestParameters", "groupName"},
+    [CT_REQ_HOST] = {"requestParameters", "Host"},
+    [CT_REQ_NAME] = {"requestParameters", "name"},
+    [CT_REQ_POLICY] = {"requestParameters", "policy"},
+    [CT_REQ_REASON] = {"requestParameters", "reason"},
+    [CT_REQ_TARGET] = {"requestParameters", "target"},
+    [CT_REQ_SERIALNUMBER] = {"requestParameters", "serialNumber"},
+    [CT_REQ_SERVICENAME] = {"requestParameters", "serviceName"},
+    [CT_REQ_SUBNETID] = {"requestParameters", "subnetId"},
+    [CT_REQ_TASKDEFINITION] = {"requestParameters", "taskDefinition"},
+    [CT_REQ_USERNAME] = {"requestParameters", "userName"},
+    [S3_BUCKET] = {"requestParameters", "bucketName"},
+    [S3_KEY] = {"requestParameters", "key"},
+    [ECR_REPOSITORY] = {"requestParameters", "repositoryName"},
+    [ECR_IMAGETAG] = {"requestParameters", "imageTag"},
+    [IAM_ROLE] = {"requestParameters", "roleName"},
+    [IAM_POLICY] = {"requestParameters", "policyName"},
+};
+
+/* msgpack helpers -------------------------------------------------------- */
+
+const msgpack_object *ev_ct_mp_get(const msgpack_object *o, const char *key)
+{
+    if (!o || o->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    size_t klen = strlen(key);
+    const msgpack_object_kv *kv = o->via.map.ptr;
+    for (uint32_t i = 0; i < o->via.map.size; i++) {
+        const msgpack_object *k = &kv[i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == klen &&
+            memcmp(k->via.str.ptr, key, klen) == 0)
+            return &kv[i].val;
+    }
+    return NULL;
+}
+
+const msgpack_object *ev_ct_mp_path(const msgpack_object *root,
+                                    const char *const *keys, size_t n)
+{
+    const msgpack_object *o = root;
+    for (size_t i = 0; i < n && o; i++)
+        o = ev_ct_mp_get(o, keys[i]);
+    return o;
+}
+
+static const msgpack_object *s_get2(const msgpack_object *m, const char *a,
+                                    const char *b)
+{
+    return ev_ct_mp_get(ev_ct_mp_get(m, a), b);
+}
+
+static bool s_is_str(const msgpack_object *v)
+{
+    return v && v->type == MSGPACK_OBJECT_STR;
+}
+
+/* Rule S: 1 and the string (or "" for a non-string) when v exists, else 0. */
+static int s_rule_s(const msgpack_object *v, ev_val *out)
+{
+    if (!v)
+        return 0;
+    if (v->type == MSGPACK_OBJECT_STR && v->via.str.ptr) {
+        out->s = v->via.str.ptr;
+        out->len = v->via.str.size;
+    } else {
+        out->s = "";
+        out->len = 0;
+    }
+    return 1;
+}
+
+static bool s_val_eq(const ev_val *v, const char *lit)
+{
+    size_t n = strlen(lit);
+    return v->len == n && memcmp(v->s, lit, n) == 0;
+}
+
+static int s_literal(ev_val *out, const char *lit)
+{
+    out->s = lit;
+    out->len = strlen(lit);
+    return 1;
+}
+
+static int s_path_field(const msgpack_object *m, int id, ev_val *out)
+{
+    const char *const *p = s_paths[id];
+    size_t n = 0;
+    while (n < 3 && p[n])
+        n++;
+    return s_rule_s(ev_ct_mp_path(m, p, n), out);
+}
+
+/* "true" only for JSON true; any other present value "false". */
+static int s_boolstr(const msgpack_object *v, ev_val *out)
+{
+    if (!v)
+        return 0;
+    bool t = v->type == MSGPACK_OBJECT_BOOLEAN && v->via.boolean;
+    return s_literal(out, t ? "true" : "false");
+}
+
+/* Individual algorithms -------------------------------------------------- */
+
+static int s_shortsrc(const msgpack_object *m, ev_val *out)
+{
+    if (!s_rule_s(ev_ct_mp_get(m, "eventSource"), out))
+        return 0;
+    static const char sfx[] = ".amazonaws.com";
+    size_t n = sizeof(sfx) - 1;
+    if (out->len > n && memcmp(out->s + out->len - n, sfx, n) == 0)
+        out->len -= n;
+    return 1;
+}
+
+/* ct.user; when absent, *fail gets the text evt.plugininfo glues on. */
+static int s_user(const msgpack_object *m, ev_val *out, const char **fail)
+{
+    const msgpack_object *ui = ev_ct_mp_get(m, "userIdentity");
+    ev_val t;
+    *fail = "";
+    if (!s_rule_s(ev_ct_mp_get(ui, "type"), &t))
+        return 0;
+    if (s_val_eq(&t, "Root") || s_val_eq(&t, "IAMUser")) {
+        *fail = "<NA>";
+        return s_rule_s(ev_ct_mp_get(ui, "userName"), out);
+    }
+    if (s_val_eq(&t, "AWSService")) {
+        *fail = "<NA>";
+        return s_rule_s(ev_ct_mp_get(ui, "invokedBy"), out);
+    }
+    if (s_val_eq(&t, "AssumedRole")) {
+        static const char *const p[] = {"sessionContext", "sessionIssuer", "userName"};
+        if (s_rule_s(ev_ct_mp_path(ui, p, 3), out))
+            return 1;
+        return s_literal(out, "AssumedRole");
+    }
+    if (s_val_eq(&t, "AWSAccount"))
+        return s_literal(out, "AWSAccount");
+    if (s_val_eq(&t, "FederatedUser"))
+        return s_literal(out, "FederatedUser");
+    *fail = "<unknown user type>";
+    return 0;
+}
+
+/* The part after the (n-1)th sep when v splits into exactly n parts. */
+static int s_split_last(const ev_val *v, char sep, int n, ev_val *out)
+{
+    int parts = 1;
+    const char *last = v->s;
+    for (size_t i = 0; i < v->len; i++) {
+        if (v->s[i] == sep) {
+            parts++;
+            last = v->s + i + 1;
+        }
+    }
+    if (parts != n)
+        return 0;
+    out->s = last;
+    out->len = v->len - (size_t)(last - v->s);
+    return 1;
+}
+
+static int s_originaluser(const msgpack_object *m, ev_val *out)
+{
+    const msgpack_object *ui = ev_ct_mp_get(m, "userIdentity");
+    const msgpack_object *type = ev_ct_mp_get(ui, "type");
+    if (!(s_is_str(type) && type->via.str.size == 11 &&
+          memcmp(type->via.str.ptr, "AssumedRole", 11) == 0))
+        return s_rule_s(ev_ct_mp_get(ui, "userName"), out);
+    ev_val v;
+    if (s_rule_s(ev_ct_mp_get(ui, "arn"), &v) && s_split_last(&v, '/', 3, out))
+        return 1;
+    if (s_rule_s(ev_ct_mp_get(ui, "principalId"), &v) && s_split_last(&v, ':', 2, out))
+        return 1;
+    return 0;
+}
+
+static int s_accountid(const msgpack_object *m, ev_val *out)
+{
+    const msgpack_object *v = s_get2(m, "userIdentity", "accountId");
+    if (!v)
+        v = ev_ct_mp_get(m, "recipientAccountId");
+    return s_rule_s(v, out);
+}
+
+/* Section 2.6: uint64, else float truncated, else 0. */
+static uint64_t s_bytes_value(const msgpack_object *v)
+{
+    switch (v->type) {
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        return v->via.u64;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        if (v->via.f64 >= 0 && v->via.f64 < 18446744073709551616.0)
+            return (uint64_t)v->via.f64;
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static int s_s3bytes(const msgpack_object *m, int id, uint64_t *u)
+{
+    const msgpack_object *aed = ev_ct_mp_get(m, "additionalEventData");
+    const msgpack_object *in = ev_ct_mp_get(aed, "bytesTransferredIn");
+    const msgpack_object *o = ev_ct_mp_get(aed, "bytesTransferredOut");
+    if (id == S3_BYTES_IN && !in)
+        return 0;
+    if (id == S3_BYTES_OUT && !o)
+        return 0;
+    if (!in && !o)
+        return 0;
+    *u = 0;
+    if (in && id != S3_BYTES_OUT)
+        *u += s_bytes_value(in);
+    if (o && id != S3_BYTES_IN)
+        *u += s_bytes_value(o);
+    return 1;
+}
+
+static int s_s3uri(ev_event *evt, const msgpack_object *m, ev_val *out)
+{
+    const msgpack_object *rp = ev_ct_mp_get(m, "requestParameters");
+    const msgpack_object *b = ev_ct_mp_get(rp, "bucketName");
+    const msgpack_object *k = ev_ct_mp_get(rp, "key");
+    if (!s_is_str(b) || !s_is_str(k))
+        return 0;
+    size_t n = 5 + b->via.str.size + 1 + k->via.str.size;
+    char *s = ev_arena_alloc(&evt->arena, n + 1);
+    memcpy(s, "s3://", 5);
+    memcpy(s + 5, b->via.str.ptr, b->via.str.size);
+    s[5 + b->via.str.size] = '/';
+    memcpy(s + 6 + b->via.str.size, k->via.str.ptr, k->via.str.size);
+    s[n] = '\0';
+    out->s = s;
+    out->len = n;
+    return 1;
+}
+
+static int s_s3cnt(const msgpack_object *m, int id, uint64_t *u)
+{
+    ev_val name = {0};
+    bool has = s_rule_s(ev_ct_mp_get(m, "eventName"), &name);
+    bool get = has && s_val_eq(&name, "GetObject");
+    bool put = has && s_val_eq(&name, "PutObject");
+    *u = 1;
+    if (id == S3_CNT_GET)
+        return get;
+    if (id == S3_CNT_PUT)
+        return put;
+    return !get && !put;
+}
+
+static int s_ec2name(const msgpack_object *m, ev_val *out)
+{
+    static const char *const p[] = {"requestParameters", "tagSpecificationSet", "items"};
+    const msgpack_object *items = ev_ct_mp_path(m, p, 3);
+    if (!items || items->type != MSGPACK_OBJECT_ARRAY)
+        return 0;
+    bool found = false;
+    for (uint32_t i = 0; i < items->via.array.size; i++) {
+        const msgpack_object *it = &items->via.array.ptr[i];
+        ev_val rt;
+        if (!s_rule_s(ev_ct_mp_get(it, "resourceType"), &rt) || !s_val_eq(&rt, "instance"))
+            continue;
+        const msgpack_object *tags = ev_ct_mp_get(it, "tags");
+        if (!tags || tags->type != MSGPACK_OBJECT_ARRAY)
+            continue;
+        for (uint32_t j = 0; j < tags->via.array.size; j++) {
+            const msgpack_object *tag = &tags->via.array.ptr[j];
+            ev_val k;
+            if (s_rule_s(ev_ct_mp_get(tag, "key"), &k) && s_val_eq(&k, "Name")) {
+                ev_val v = {"", 0, 0, 0};
+                s_rule_s(ev_ct_mp_get(tag, "value"), &v);
+                *out = v;
+                found = true;
+                break;
+            }
+        }
+    }
+    return found && out->len > 0;
+}
+
+/* ec2.imageids (section 2.8).  has_idx selects one element. */
+static int s_imageids(ev_event *evt, const msgpack_object *m, bool has_idx,
+                      uint64_t idx, ev_vals *out)
+{
+    static const char *const p[] = {"responseElements", "instancesSet", "items"};
+    const msgpack_object *items = ev_ct_mp_path(m, p, 3);
+    out->n = 0;
+    if (items) {
+        bool arr = items->type == MSGPACK_OBJECT_ARRAY;
+        if (has_idx) {
+            if (!arr || idx >= items->via.array.size)
+                return 0;
+            const msgpack_object *el = &items->via.array.ptr[idx];
+            out->n = (size_t)s_rule_s(ev_ct_mp_get(el, "imageId"), &out->vals[0]);
+            return (int)out->n;
+        }
+        if (!arr)
+            return 0;
+        size_t n = 0;
+        for (uint32_t i = 0; i < items->via.array.size; i++) {
+            const msgpack_object *id = ev_ct_mp_get(&items->via.array.ptr[i], "imageId");
+            if (!s_is_str(id) || id->via.str.size == 0)
+                continue;
+            if (n == EV_VALS_INLINE && out->vals == out->inline_vals) {
+                ev_val *big = ev_arena_alloc(&evt->arena,
+                                             sizeof(ev_val) * items->via.array.size);
+                memcpy(big, out->inline_vals, sizeof(out->inline_vals));
+                out->vals = big;
+            }
+            ev_val *v = &out->vals[n++];
+            memset(v, 0, sizeof(*v));
+            v->s = id->via.str.ptr;
+            v->len = id->via.str.size;
+        }
+        out->n = n;
+        return (int)n;
+    }
+    out->n = 0;
+    if (has_idx && idx != 0)
+        return 0;
+    static const char *const f1[] = {"requestParameters", "imageId"};
+    static const char *const f2[] = {"requestParameters", "DescribeFastLaunchImagesRequest",
+                                     "ImageId", "content"};
+    static const char *const f3[] = {"requestParameters", "launchSpecification", "imageId"};
+    const msgpack_object *v = ev_ct_mp_path(m, f1, 2);
+    if (!v)
+        v = ev_ct_mp_path(m, f2, 4);
+    if (!v)
+        v = ev_ct_mp_path(m, f3, 3);
+    out->n = (size_t)s_rule_s(v, &out->vals[0]);
+    return (int)out->n;
+}
+
+/* Raw JSON text fields ---------------------------------------------------- */
+
+static int s_rawfield(ev_event *evt, const ev_ct_record *r, const char *key,
+                      ev_val *out)
+{
+    const char *vp;
+    size_t vlen;
+    if (!r->raw)
+        return -1;
+    if (ev_ct_json_path(r->raw, r->raw_len, &key, 1, &vp, &vlen) != 1)
+        return 0;
+    char *s = ev_arena_alloc(&evt->arena, vlen + 1);
+    out->len = ev_ct_json_compact(vp, vlen, s);
+    s[out->len] = '\0';
+    out->s = s;
+    return 1;
+}
+
+static int s_resources(ev_event *evt, const ev_ct_record *r, ev_val *out)
+{
+    static const char *const key[] = {"resources"};
+    const char *vp;
+    size_t vlen;
+    if (!r->raw)
+        return -1;
+    if (ev_ct_json_path(r->raw, r->raw_len, key, 1, &vp, &vlen) != 1 || vp[0] != '[')
+        return 0;
+    const char *end = vp + vlen;
+    char *s = ev_arena_alloc(&evt->arena, vlen + 1);
+    size_t n = 0;
+    for (size_t i = 0;; i++) {
+        const char *el = ev_ct_json_arr_get(vp, end, i);
+        if (!el)
+            break;
+        const char *ee = ev_ct_json_skip(el, end);
+        if (!ee)
+            break;
+        if (i > 0)
+            s[n++] = ',';
+        n += ev_ct_json_compact(el, (size_t)(ee - el), s + n);
+    }
+    if (n == 0)
+        return 0;
+    s[n] = '\0';
+    out->s = s;
+    out->len = n;
+    return 1;
+}
+
+/* ct.info (section 2.3) ---------------------------------------------------- */
+
+static int s_info(ev_event *evt, const msgpack_object *m, ev_val *out)
+{
+    ev_val user, srcip, name, rd, tmp;
+    const char *fail;
+    if (!s_user(m, &user, &fail))
+        return s_literal(out, "<invalid cloudtrail event: userIdentity field missing>");
+    if (!s_path_field(m, CT_SRCIP, &srcip))
+        return s_literal(out, "<invalid cloudtrail event: eventSource field missing>");
+    const char *err = ev_ct_mp_get(m, "errorCode") ? "!" : "";
+    bool ro_false = s_boolstr(ev_ct_mp_get(m, "readOnly"), &rd) && s_val_eq(&rd, "false");
+    const char *dir = ro_false ? "\xe2\x86\x92" : "\xe2\x86\x90";
+    if (!s_path_field(m, CT_NAME, &name))
+        return s_literal(out, "<invalid cloudtrail event: eventName field missing>");
+
+    /* Extras: PutBucketPublicAccessBlock flags or the S3/host suffix. */
+    char extra[192] = "";
+    ev_val xv = {"", 0, 0, 0};
+    const char *xlab = NULL;
+    const msgpack_object *pab = s_get2(m, "requestParameters",
+                                       "PublicAccessBlockConfiguration");
+    if (s_val_eq(&name, "PutBucketPublicAccessBlock") && pab &&
+        pab->type == MSGPACK_OBJECT_MAP) {
+        const char *f[4] = {"BlockPublicAcls", "BlockPublicPolicy",
+                            "IgnorePublicAcls", "RestrictPublicBuckets"};
+        size_t k = 0;
+        for (int i = 0; i < 4; i++) {
+            const msgpack_object *b = ev_ct_mp_get(m, f[i]); /* root: upstream bug */
+            bool t = b && b->type == MSGPACK_OBJECT_BOOLEAN && b->via.boolean;
+            k += (size_t)snprintf(extra + k, sizeof(extra) - k, " %s=%s", f[i],
+                                  t ? "true" : "false");
+        }
+        snprintf(extra + k, sizeof(extra) - k, " ");
+    } else {
+        uint64_t bytes;
+        if (s_s3bytes(m, S3_BYTES, &bytes))
+            snprintf(extra, sizeof(extra), " Size=%" PRIu64, bytes);
+        if (s_s3uri(evt, m, &tmp)) {
+            xlab = " URI=";
+            xv = tmp;
+        } else if (s_path_field(m, S3_BUCKET, &tmp)) {
+            xlab = " Bucket=";
+            xv = tmp;
+        } else if (s_path_field(m, S3_KEY, &tmp)) {
+            xlab = " Key=";
+            xv = tmp;
+        } else if (s_path_field(m, CT_REQ_HOST, &tmp)) {
+            xlab = " Host=";
+            xv = tmp;
+        }
+    }
+    bool same = user.len == srcip.len && memcmp(user.s, srcip.s, user.len) == 0;
+    size_t cap = user.len + srcip.len + name.len + strlen(extra) + xv.len + 32;
+    char *s = ev_arena_alloc(&evt->arena, cap);
+    int n;
+    if (same)
+        n = snprintf(s, cap, "%.*s %s%s %.*s%s%s%.*s", (int)user.len, user.s, err, dir,
+                     (int)name.len, name.s, extra, xlab ? xlab : "", (int)xv.len, xv.s);
+    else
+        n = snprintf(s, cap, "%.*s via %.*s %s%s %.*s%s%s%.*s", (int)user.len, user.s,
+                     (int)srcip.len, srcip.s, err, dir, (int)name.len, name.s, extra,
+                     xlab ? xlab : "", (int)xv.len, xv.s);
+    out->s = s;
+    out->len = n < 0 ? 0 : (size_t)n;
+    return 1;
+}
+
+int ev_ct_plugininfo(ev_event *evt, const ev_ct_record *r, ev_val *out)
+{
+    const msgpack_object *m = r->map;
+    const msgpack_object *src = ev_ct_mp_get(m, "eventSource");
+    const msgpack_object *reg = ev_ct_mp_get(m, "awsRegion");
+    const msgpack_object *name = ev_ct_mp_get(m, "eventName");
+    if (!s_is_str(src) || !s_is_str(reg) || !s_is_str(name))
+        return -1;
+    ev_val user, shortsrc, info;
+    const char *fail;
+    const char *u;
+    size_t ulen;
+    if (s_user(m, &user, &fail)) {
+        u = user.s;
+        ulen = user.len;
+        fail = NULL;
+    } else {
+        u = fail;
+        ulen = strlen(fail);
+    }
+    s_shortsrc(m, &shortsrc);
+    s_info(evt, m, &info);
+    size_t cap = reg->via.str.size + ulen + shortsrc.len + name->via.str.size + info.len + 8;
+    char *s = ev_arena_alloc(&evt->arena, cap);
+    int n = snprintf(s, cap, "%.*s%s%.*s %.*s %.*s %.*s", (int)reg->via.str.size,
+                     reg->via.str.ptr, (!fail && ulen > 0) ? " " : "", (int)ulen, u,
+                     (int)shortsrc.len, shortsrc.s, (int)name->via.str.size,
+                     name->via.str.ptr, (int)info.len, info.s);
+    out->s = s;
+    out->len = n < 0 ? 0 : (size_t)n;
+    return 1;
+}
+
+/* Dispatcher --------------------------------------------------------------- */
+
+static int s_u64(ev_vals *out, int present, uint64_t u)
+{
+    if (present <= 0)
+        return present;
+    out->vals[0].u = u;
+    out->n = 1;
+    return 1;
+}
+
+int ev_ct_extract_plugin(ev_event *evt, const ev_ct_record *r, int id,
+                         const ev_field_arg *arg, ev_vals *out)
+{
+    const msgpack_object *m = r->map;
+    ev_val *v = &out->vals[0];
+    const char *fail;
+    uint64_t u = 0;
+    int rc;
+    memset(v, 0, sizeof(*v));
+    switch (id) {
+    case CT_SHORTSRC: rc = s_shortsrc(m, v); break;
+    case CT_USER: rc = s_user(m, v, &fail); break;
+    case CT_ORIGINALUSER: rc = s_originaluser(m, v); break;
+    case CT_USER_ACCOUNTID: rc = s_accountid(m, v); break;
+    case CT_INFO: rc = s_info(evt, m, v); break;
+    case CT_MANAGEMENTEVENT: rc = s_boolstr(ev_ct_mp_get(m, "managementEvent"), v); break;
+    case CT_READONLY: rc = s_boolstr(ev_ct_mp_get(m, "readOnly"), v); break;
+    case CT_SESSIONCREDENTIALFROMCONSOLE:
+        rc = s_boolstr(ev_ct_mp_get(m, "sessionCredentialFromConsole"), v);
+        break;
+    case CT_RESOURCES: rc = s_resources(evt, r, v); break;
+    case CT_ADDITIONALEVENTDATA: rc = s_rawfield(evt, r, "additionalEventData", v); break;
+    case CT_RESPONSE: rc = s_rawfield(evt, r, "responseElements", v); break;
+    case CT_REQUEST: rc = s_rawfield(evt, r, "requestParameters", v); break;
+    case CT_REQ_DOCUMENTNAME: rc = 0; break; /* upstream case-label bug */
+    case S3_URI: rc = s_s3uri(evt, m, v); break;
+    case S3_BYTES:
+    case S3_BYTES_IN:
+    case S3_BYTES_OUT:
+        rc = s_s3bytes(m, id, &u);
+        return s_u64(out, rc, u);
+    case S3_CNT_GET:
+    case S3_CNT_PUT:
+    case S3_CNT_OTHER:
+        rc = s_s3cnt(m, id, &u);
+        return s_u64(out, rc, u);
+    case EC2_NAME: rc = s_ec2name(m, v); break;
+    case EC2_IMAGEID:
+        return s_imageids(evt, m, true, 0, out);
+    case EC2_IMAGEIDS:
+        return s_imageids(evt, m, arg && arg->has_arg, arg ? arg->index : 0, out);
+    default:
+        if (id < 0 || id >= CT__PLUGIN_COUNT || !s_paths[id][0])
+            return -1;
+        rc = s_path_field(m, id, v);
+        break;
+    }
+    out->n = rc > 0 ? 1 : 0;
+    return rc > 0 ? 1 : rc;
+}

@@ -1,0 +1,137 @@
+/*
+ * pa_decode.c - the decoding pipeline of one file; see pa_decode.h.
+ * Owner: record decoding.
+ */
+#include "pa_decode.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct pa_decoder {
+    pa_decode_opts opts;
+    pa_gunzip *gz;
+    pa_json *json;
+    pa_buf buf;
+};
+
+typedef struct s_run {
+    pa_decoder *d;
+    const pa_decode_cb *cb;
+    pa_decode_stats *st;
+    const char *name;
+} s_run;
+
+int pa_record_pack(const pa_record *rec, msgpack_packer *pk)
+{
+    return pa_json_pack(rec->json, pk);
+}
+
+pa_decoder *pa_decoder_new(const pa_decode_opts *opts)
+{
+    pa_decoder *d = calloc(1, sizeof(*d));
+    if (!d)
+        return NULL;
+    if (opts)
+        d->opts = *opts;
+    pa_buf_init(&d->buf);
+    d->gz = pa_gunzip_new();
+    d->json = pa_json_new();
+    if (!d->gz || !d->json) {
+        pa_decoder_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+void pa_decoder_free(pa_decoder *d)
+{
+    if (!d)
+        return;
+    pa_gunzip_free(d->gz);
+    pa_json_free(d->json);
+    pa_buf_fini(&d->buf);
+    free(d);
+}
+
+static void s_error(void *data, size_t index, int code, const char *msg)
+{
+    s_run *r = data;
+    if (r->cb->on_error)
+        r->cb->on_error(r->cb->data, index, code, msg);
+}
+
+static int s_span(void *data, const char *raw, size_t len, size_t index)
+{
+    s_run *r = data;
+    char jerr[160], msg[256];
+    int rc = pa_json_parse(r->d->json, raw, len, jerr, sizeof(jerr));
+    if (rc == -ENOMEM)
+        return rc;
+    if (rc == 0 && pa_json_root_kind(r->d->json) != PA_JSON_OBJECT) {
+        rc = PA_ERECORD;
+        snprintf(jerr, sizeof(jerr), "not a JSON object");
+    }
+    if (rc != 0) {
+        r->st->errors++;
+        snprintf(msg, sizeof(msg), "file %s: record %zu: %s", r->name, index, jerr);
+        s_error(r, index, PA_ERECORD, msg);
+        return 0;
+    }
+    pa_record rec = {raw, len, index, r->d->json};
+    r->st->records++;
+    r->st->lenient += (size_t)pa_json_lenient(r->d->json);
+    return r->cb->on_record(r->cb->data, &rec);
+}
+
+int pa_decoder_run(pa_decoder *d, const void *data, size_t len, const char *name,
+                   const pa_decode_cb *cb, pa_decode_stats *st, char *err,
+                   size_t errlen)
+{
+    pa_decode_stats dummy;
+    if (!st)
+        st = &dummy;
+    memset(st, 0, sizeof(*st));
+    if (!name)
+        name = "(unnamed)";
+    st->bytes_in = len;
+    const char *text = data;
+    size_t tlen = len;
+    if (pa_is_gzip(data, len)) {
+        char gerr[160];
+        st->gzip = 1;
+        int rc = pa_gunzip_run(d->gz, data, len, &d->buf, d->opts.max_file, gerr,
+                               sizeof(gerr));
+        if (rc != 0) {
+            if (err && errlen)
+                snprintf(err, errlen, "file %s: %s", name, gerr);
+            return rc == -ENOMEM ? rc : PA_EGZIP;
+        }
+        text = (const char *)d->buf.data;
+        tlen = d->buf.len;
+    }
+    st->bytes_decoded = tlen;
+    s_run r = {d, cb, st, name};
+    pa_split_stats ss;
+    int rc = pa_records_split(text, tlen, name, d->opts.max_record, s_span, s_error, &r,
+                              &ss, err, errlen);
+    st->errors += ss.errors;
+    st->oversized = ss.oversized;
+    return rc;
+}
+
+int pa_decode_buffer(const void *data, size_t len, const char *name,
+                     const pa_decode_opts *opts, const pa_decode_cb *cb,
+                     pa_decode_stats *st, char *err, size_t errlen)
+{
+    pa_decoder *d = pa_decoder_new(opts);
+    if (!d) {
+        if (err && errlen)
+            snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    int rc = pa_decoder_run(d, data, len, name, cb, st, err, errlen);
+    pa_decoder_free(d);
+    return rc;
+}

@@ -1,0 +1,136 @@
+/*
+ * fuzz_json_msgpack.c - fuzz target for record decoding and field
+ * extraction: arbitrary bytes -> pa_decoder (gzip detection, splitting,
+ * simdjson, msgpack packing) -> unpack -> every aws_cloudtrail field on
+ * every record (raw-text scanner, JSON pointers, indenting).
+ * Owner: record decoding (tests/fuzz/).  Linked either with libFuzzer
+ * (-Dfuzz=true, clang) or with fuzz_replay.c.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <msgpack.h>
+
+#include "ev_ct.h"
+#include "ev_ct_json.h"
+#include "pa_decode.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+typedef struct fz {
+    msgpack_sbuffer sb;
+    msgpack_unpacked up;
+    ev_event evt;
+    uint64_t num;
+} fz;
+
+static const char *const s_ptrs[] = {"/eventName", "/userIdentity/type",
+                                     "/responseElements/instancesSet/items/0/instanceId",
+                                     "/a~1b/~0", "/0", "/", "x/1/2"};
+
+static void s_extract_all(fz *z, const pa_record *rec)
+{
+    const ev_source *src = ev_ct_source();
+    ev_ct_record r = {&z->up.data, rec->raw, rec->len, "fuzz"};
+    uint64_t ts = 0;
+    (void)ev_ct_event_time(&z->up.data, &ts);
+    ev_event_reset(&z->evt, &r, ts, ++z->num);
+    for (size_t i = 0; i < src->nfields; i++) {
+        const ev_field_def *def = &src->fields[i];
+        size_t nargs = (def->flags & EV_FIELD_ARG_KEY) ? sizeof(s_ptrs) / sizeof(s_ptrs[0])
+                       : (def->flags & EV_FIELD_ARG_INDEX) ? 4 : 1;
+        for (size_t a = 0; a < nargs; a++) {
+            ev_field_arg arg = {0};
+            if (def->flags & EV_FIELD_ARG_KEY) {
+                arg.has_arg = true;
+                arg.arg = s_ptrs[a];
+                arg.arg_len = strlen(s_ptrs[a]);
+            } else if ((def->flags & EV_FIELD_ARG_INDEX) && a > 0) {
+                arg.has_arg = true;
+                arg.arg = "0";
+                arg.arg_len = 1;
+                arg.index = a - 1;
+            }
+            ev_vals out;
+            memset(&out, 0, sizeof(out));
+            out.vals = out.inline_vals;
+            int n = src->extract(src->ud, &z->evt, def, &arg, &out);
+            /* Touch every byte so ASan sees bad spans. */
+            volatile unsigned sum = 0;
+            for (int k = 0; k < n; k++)
+                if (def->type == EV_TYPE_STRING)
+                    for (size_t b = 0; b < out.vals[k].len; b++)
+                        sum += (unsigned char)out.vals[k].s[b];
+            (void)sum;
+        }
+    }
+}
+
+static int s_on_record(void *data, const pa_record *rec)
+{
+    fz *z = data;
+    msgpack_packer pk;
+    msgpack_sbuffer_clear(&z->sb);
+    msgpack_packer_init(&pk, &z->sb, msgpack_sbuffer_write);
+    if (pa_record_pack(rec, &pk) != 0)
+        abort();
+    size_t off = 0;
+    if (msgpack_unpack_next(&z->up, z->sb.data, z->sb.size, &off) != MSGPACK_UNPACK_SUCCESS ||
+        off != z->sb.size || z->up.data.type != MSGPACK_OBJECT_MAP)
+        abort(); /* the packer must produce exactly one map */
+    s_extract_all(z, rec);
+    return 0;
+}
+
+static void s_on_error(void *data, size_t index, int code, const char *msg)
+{
+    (void)data;
+    (void)index;
+    (void)code;
+    if (!msg || !*msg)
+        abort();
+}
+
+/* The raw-text scanner on arbitrary (unvalidated) bytes: must stay in bounds. */
+static void s_scanner(const char *p, size_t n)
+{
+    const char *vp;
+    size_t vl;
+    static const char *const keys[] = {"Records", "requestParameters", "x"};
+    for (size_t i = 0; i < sizeof(s_ptrs) / sizeof(s_ptrs[0]); i++)
+        (void)ev_ct_json_pointer(p, n, s_ptrs[i], strlen(s_ptrs[i]), &vp, &vl);
+    for (size_t k = 1; k <= 3; k++)
+        (void)ev_ct_json_path(p, n, keys, k, &vp, &vl);
+    (void)ev_ct_json_skip(p, p + n);
+    (void)ev_ct_json_arr_get(p, p + n, 3);
+    char *buf = malloc(n + 1);
+    (void)ev_ct_json_compact(p, n, buf);
+    (void)ev_ct_json_unescape(p, n, buf);
+    (void)ev_ct_json_key_eq(p, n, "Records", 7);
+    free(buf);
+    size_t il = ev_ct_json_indent(p, n, NULL, 0);
+    char *ib = malloc(il + 1);
+    if (ev_ct_json_indent(p, n, ib, il) != il)
+        abort();
+    free(ib);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    s_scanner((const char *)data, size);
+    static fz z;
+    static pa_decoder *dec;
+    if (!dec) {
+        pa_decode_opts o = {.max_record = 1 << 16, .max_file = 1 << 24};
+        dec = pa_decoder_new(&o);
+        msgpack_sbuffer_init(&z.sb);
+        msgpack_unpacked_init(&z.up);
+        ev_event_init(&z.evt);
+    }
+    pa_decode_cb cb = {s_on_record, s_on_error, &z};
+    char err[256];
+    (void)pa_decoder_run(dec, data, size, "fuzz.json", &cb, NULL, err, sizeof(err));
+    return 0;
+}
