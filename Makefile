@@ -15,7 +15,7 @@ NINJA      ?= ninja
 DEB_PACKAGES = gcc g++ pkg-config meson ninja-build \
 	libzmq3-dev libuv1-dev libmsgpack-dev libyaml-dev libcurl4-openssl-dev \
 	libdeflate-dev libdeflate-tools zlib1g-dev libssl-dev libsimdjson-dev \
-	libhttp-parser-dev libsystemd-dev libjansson-dev \
+	libhttp-parser-dev libsystemd-dev libjansson-dev libexpat1-dev \
 	python3 python3-yaml jq openssl curl clang valgrind iproute2 systemd docker-compose prometheus
 
 .PHONY: all deps build build-asan demo test test-fast bench peers install clean
