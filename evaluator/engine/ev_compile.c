@@ -7,8 +7,11 @@
  * check has a left value expression, an operator (+ modifier) validated
  * against the left type, and either a right-hand value expression or
  * literals parsed once for the left type (ev_lit).  Literals of plain
- * in/intersects are sorted so evaluation is a binary search.  Spec 3.6
- * warnings are appended to the caller's ev_warnings.
+ * in/intersects are sorted so evaluation is a binary search (string sets
+ * also get a length filter and, above 8 literals, a hash table:
+ * ev_check_prepare).  The tree is then flattened into an evaluation
+ * program (s_emit).  Spec 3.6 warnings are appended to the caller's
+ * ev_warnings.
  */
 #include "ev_priv.h"
 
@@ -125,6 +128,17 @@ ev_slot *ev_fieldtab_intern(ev_fieldtab *t, const ev_field_def *def,
     return s;
 }
 
+ev_fieldref *ev_fieldtab_ref(ev_fieldtab *t, const ev_field_def *def)
+{
+    ev_field_arg arg = {0};
+    return ev_fieldtab_intern(t, def, &arg);
+}
+
+int ev_fieldref_get(ev_fieldref *r, ev_event *evt, const ev_val **vals)
+{
+    return ev_slot_get(r, evt, vals);
+}
+
 void ev_slot_fill(ev_slot *s, ev_event *evt)
 {
     const ev_source *src = s->tab->src;
@@ -158,9 +172,71 @@ struct s_node {
     ev_check chk;       /* S_CHECK: embedded to save a pointer chase */
 };
 
+/*
+ * Evaluation program: the tree flattened into checks with jump targets
+ * (the usual short-circuit translation).  Step i evaluates prog[i].chk and
+ * continues at prog[i].t when it is true, prog[i].f when false; S_TRUE and
+ * S_FALSE end the evaluation.  and/or/not become targets, so the checks run
+ * in exactly the order and under exactly the conditions of a left-to-right
+ * short-circuit evaluation of the tree, without recursion.
+ */
+#define S_TRUE (-1)
+#define S_FALSE (-2)
+
+typedef struct s_step {
+    const ev_check *chk;
+    int t, f;
+} s_step;
+
 struct ev_filter {
     s_node *root;
+    s_step *prog;
+    size_t nprog;
+    int entry;          /* first step, or S_TRUE / S_FALSE */
 };
+
+static size_t s_count_checks(const s_node *n)
+{
+    if (n->kind == S_CHECK)
+        return 1;
+    size_t c = 0;
+    for (size_t i = 0; i < n->n; i++)
+        c += s_count_checks(n->kids[i]);
+    return c;
+}
+
+/* Emit n so that it continues at t when true, f when false; returns its
+ * entry.  Operands are emitted last to first, since an operand's targets
+ * are the entry of the next one. */
+static int s_emit(const s_node *n, int t, int f, s_step *prog, size_t *used)
+{
+    switch (n->kind) {
+    case S_AND:
+    case S_OR: {
+        if (n->n == 0)
+            return n->kind == S_AND ? t : f;
+        int next = -3;
+        for (size_t i = n->n; i-- > 0;) {
+            if (i == n->n - 1)
+                next = s_emit(n->kids[i], t, f, prog, used);
+            else if (n->kind == S_AND)
+                next = s_emit(n->kids[i], next, f, prog, used);
+            else
+                next = s_emit(n->kids[i], t, next, prog, used);
+        }
+        return next;
+    }
+    case S_NOT:
+        return s_emit(n->kids[0], f, t, prog, used);
+    default: {
+        int i = (int)(*used)++;
+        prog[i].chk = &n->chk;
+        prog[i].t = t;
+        prog[i].f = f;
+        return i;
+    }
+    }
+}
 
 typedef ev_cctx s_ctx;
 
@@ -195,6 +271,7 @@ static void s_check_fini(ev_check *c)
     for (size_t i = 0; i < c->nlits; i++)
         ev_lit_fini(&c->lits[i]);
     free(c->lits);
+    free(c->hset);
 }
 
 static void s_check_free(ev_check *c)
@@ -222,6 +299,7 @@ void ev_filter_free(ev_filter *f)
     if (!f)
         return;
     s_node_free(f->root);
+    free(f->prog);
     free(f);
 }
 
@@ -312,7 +390,7 @@ static ev_check *s_compile_check(s_ctx *c, const ev_ast *n)
         goto fail;
     }
     if (chk->op == EV_OP_EXISTS)
-        return chk;
+        goto done;
     const ev_ast *r = n->kids[1];
     if (r->kind == EV_AST_TRANSFORMER || r->kind == EV_AST_FIELD) {
         if (chk->op == EV_OP_PMATCH || chk->op == EV_OP_REGEX || chk->mod ||
@@ -332,7 +410,7 @@ static ev_check *s_compile_check(s_ctx *c, const ev_ast *n)
                   chk->rhs->list ? " (list)" : "");
             goto fail;
         }
-        return chk;
+        goto done;
     }
     const ev_ast *const *items = (const ev_ast *const *)&r;
     size_t nitems = 1;
@@ -358,6 +436,11 @@ static ev_check *s_compile_check(s_ctx *c, const ev_ast *n)
         t != EV_TYPE_IPADDR && t != EV_TYPE_IPNET) {
         qsort_r(chk->lits, chk->nlits, sizeof(*chk->lits), s_lit_cmp, &t);
         chk->sorted = true;
+    }
+done:
+    if (!ev_check_prepare(chk)) {
+        ev_cctx_err(c, EV_ERR_NOMEM, "out of memory");
+        goto fail;
     }
     return chk;
 fail:
@@ -431,6 +514,16 @@ ev_filter *ev_filter_compile(const ev_ast *ast, ev_fieldtab *tab,
         free(f);
         return NULL;
     }
+    size_t nchk = s_count_checks(f->root);
+    f->prog = calloc(nchk ? nchk : 1, sizeof(*f->prog));
+    if (!f->prog) {
+        ev_filter_free(f);
+        ev_cctx_err(&c, EV_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    f->nprog = nchk;
+    size_t used = 0;
+    f->entry = s_emit(f->root, S_TRUE, S_FALSE, f->prog, &used);
     return f;
 }
 
@@ -452,29 +545,59 @@ ev_filter *ev_filter_compile_text(const char *cond, ev_fieldtab *tab,
     return f;
 }
 
-static bool s_eval(const s_node *n, ev_event *evt)
+bool ev_filter_eval(const ev_filter *f, ev_event *evt)
+{
+    if (!f)
+        return false;
+    int i = f->entry;
+    while (i >= 0) {
+        const s_step *st = &f->prog[i];
+        i = ev_check_eval_inl(st->chk, evt) ? st->t : st->f;
+    }
+    return i == S_TRUE;
+}
+
+static int s_given(const s_node *n, const ev_slot *field, const ev_val *v, int nv,
+                   ev_event *evt)
 {
     switch (n->kind) {
     case S_AND:
-        for (size_t i = 0; i < n->n; i++)
-            if (!s_eval(n->kids[i], evt))
-                return false;
-        return true;
-    case S_OR:
-        for (size_t i = 0; i < n->n; i++)
-            if (s_eval(n->kids[i], evt))
-                return true;
-        return false;
-    case S_NOT:
-        return !s_eval(n->kids[0], evt);
-    default:
-        return ev_check_eval(&n->chk, evt);
+    case S_OR: {
+        /* the absorbing value decides; else unknown if any operand is */
+        int absorb = n->kind == S_AND ? EV_TRI_FALSE : EV_TRI_TRUE;
+        int r = n->kind == S_AND ? EV_TRI_TRUE : EV_TRI_FALSE;
+        for (size_t i = 0; i < n->n; i++) {
+            int k = s_given(n->kids[i], field, v, nv, evt);
+            if (k == absorb)
+                return absorb;
+            if (k == EV_TRI_UNKNOWN)
+                r = EV_TRI_UNKNOWN;
+        }
+        return r;
+    }
+    case S_NOT: {
+        int k = s_given(n->kids[0], field, v, nv, evt);
+        return k == EV_TRI_UNKNOWN ? k : k == EV_TRI_TRUE ? EV_TRI_FALSE : EV_TRI_TRUE;
+    }
+    default: {
+        const ev_check *c = &n->chk;
+        if (c->lhs->kind != EV_VX_FIELD || c->lhs->slot != field)
+            return EV_TRI_UNKNOWN;
+        if (nv <= 0)
+            return EV_TRI_FALSE;     /* every check on a missing value is false */
+        if (c->rhs)
+            return EV_TRI_UNKNOWN;
+        return ev_check_eval_vals(c, v, nv, evt) ? EV_TRI_TRUE : EV_TRI_FALSE;
+    }
     }
 }
 
-bool ev_filter_eval(const ev_filter *f, ev_event *evt)
+int ev_filter_eval_given(const ev_filter *f, const ev_fieldref *field,
+                         const ev_val *v, int n, ev_event *evt)
 {
-    return f && s_eval(f->root, evt);
+    if (!f || !field)
+        return EV_TRI_UNKNOWN;
+    return s_given(f->root, field, v, n, evt);
 }
 
 int ev_lhs_check(const char *text, ev_fieldtab *tab, char *err, size_t errlen)

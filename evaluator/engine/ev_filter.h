@@ -12,9 +12,13 @@
  *
  * A compiled filter is a tree of typed nodes: and/or/not, and checks whose
  * literals are pre-parsed for the left-hand type (numbers, booleans, IP
- * addresses, hex bytes, compiled regexes, sorted sets for `in`).  Evaluation
- * allocates nothing from the heap; transformer results are written into the
- * event arena.
+ * addresses, hex bytes, compiled regexes, sorted sets for `in`, hashed for
+ * strings).  For evaluation the tree is also flattened into a list of checks
+ * with true/false jump targets, which runs the checks in the same order as a
+ * left-to-right short-circuit walk of the tree, without recursion; common
+ * check shapes (string =, !=, startswith, endswith, contains, in, exists on
+ * a field) are evaluated inline.  Evaluation allocates nothing from the
+ * heap; transformer results are written into the event arena.
  *
  * Regular expressions use POSIX regcomp(REG_EXTENDED | REG_NOSUB) on the
  * pattern wrapped as ^(...)$ (full match, egrep syntax), matched with
@@ -69,6 +73,18 @@ const ev_source *ev_fieldtab_source(const ev_fieldtab *t);
 /* Number of interned (field, arg) slots (for statistics and tests). */
 size_t ev_fieldtab_size(const ev_fieldtab *t);
 
+/*
+ * A plain field (no argument) interned in the table, for callers that need
+ * its value outside a filter (the ruleset's dispatch index): the value is
+ * the one every filter sees, extracted at most once per event and shared.
+ * Returns NULL on OOM.  Borrowed; valid until ev_fieldtab_free().
+ */
+typedef struct ev_slot ev_fieldref;
+ev_fieldref *ev_fieldtab_ref(ev_fieldtab *t, const ev_field_def *def);
+/* Values of the field for evt (cached per event): the count (0 = missing)
+ * and *vals, borrowed until the event is reset. */
+int ev_fieldref_get(ev_fieldref *r, ev_event *evt, const ev_val **vals);
+
 /* Filters ---------------------------------------------------------------- */
 
 typedef struct ev_filter ev_filter;
@@ -92,6 +108,21 @@ ev_filter *ev_filter_compile_text(const char *cond, ev_fieldtab *tab,
 
 /* Evaluate on one event (prepared with ev_event_reset). No heap allocation. */
 bool ev_filter_eval(const ev_filter *f, ev_event *evt);
+
+/*
+ * Three-valued evaluation when only one field is known: `field` has the n
+ * values v (n == 0: missing; values as ev_fieldref_get() gives them).
+ * EV_TRI_FALSE means the filter is false on every event where the field has
+ * these values, EV_TRI_TRUE true on every such event, EV_TRI_UNKNOWN that
+ * it depends on other fields.  Only checks of the plain field against
+ * literals are decided; and/or/not combine as in Kleene logic.  evt is used
+ * for scratch memory only (its arena).  For dispatch indexes.
+ */
+#define EV_TRI_FALSE   0
+#define EV_TRI_TRUE    1
+#define EV_TRI_UNKNOWN 2
+int ev_filter_eval_given(const ev_filter *f, const ev_fieldref *field,
+                         const ev_val *v, int n, ev_event *evt);
 
 /*
  * Is `text` a valid left-hand expression for the table's source (a field

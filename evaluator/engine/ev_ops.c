@@ -7,12 +7,15 @@
  * left-hand type.  ev_check_eval() implements the missing-field rule (any
  * comparison on a missing value is false), list-field semantics (in =
  * subset, intersects = overlap), sets (binary search over literals sorted
- * at compile time) and the oneof/anyof/allof modifiers.  Temporary copies
+ * at compile time; string sets by length filter and hash, ev_strset_has)
+ * and the oneof/anyof/allof modifiers.  ev_check_prepare() picks the check
+ * shapes that ev_check_eval_inl() (ev_priv.h) evaluates inline.  Temporary copies
  * (NUL-terminated strings for fnmatch) go to the event arena.
  */
 #include "ev_priv.h"
 
 #include <fnmatch.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const s_op_names[EV_OP__COUNT] = {
@@ -264,6 +267,8 @@ bool ev_op_apply(ev_op op, ev_type t, const ev_val *v, const ev_val *r,
 /* Is v one of the check's literals (set semantics)? */
 static bool s_in_set(const ev_check *c, ev_type t, const ev_val *v, ev_event *evt)
 {
+    if (c->lenmask)
+        return ev_strset_has(c, v->s ? v->s : "", ev_cstrlen(v));
     if (c->sorted) {
         size_t lo = 0, hi = c->nlits;
         while (lo < hi) {
@@ -302,9 +307,9 @@ bool ev_check_eval(const ev_check *c, ev_event *evt)
         return false;
     if (c->op == EV_OP_EXISTS)
         return true;
-    ev_type t = c->lhs->type;
-    bool set_op = c->op == EV_OP_IN || c->op == EV_OP_INTERSECTS;
     if (c->rhs) {
+        ev_type t = c->lhs->type;
+        bool set_op = c->op == EV_OP_IN || c->op == EV_OP_INTERSECTS;
         int rn = ev_vx_eval(c->rhs, evt, &r);
         if (rn <= 0)
             return false;
@@ -320,6 +325,15 @@ bool ev_check_eval(const ev_check *c, ev_event *evt)
         }
         return ev_op_apply(c->op, t, &v[0], &r[0], NULL, evt);
     }
+    return ev_check_eval_vals(c, v, n, evt);
+}
+
+bool ev_check_eval_vals(const ev_check *c, const ev_val *v, int n, ev_event *evt)
+{
+    if (c->op == EV_OP_EXISTS)
+        return n > 0;
+    ev_type t = c->lhs->type;
+    bool set_op = c->op == EV_OP_IN || c->op == EV_OP_INTERSECTS;
     if (c->mod != EV_MOD_NONE) {
         size_t hits = 0;
         for (size_t i = 0; i < c->nlits; i++)
@@ -349,4 +363,54 @@ bool ev_check_eval(const ev_check *c, ev_event *evt)
     if (c->nlits == 0)
         return false;
     return ev_op_apply(c->op, t, &v[0], &c->lits[0].v, &c->lits[0], evt);
+}
+
+bool ev_check_prepare(ev_check *c)
+{
+    const ev_vx *l = c->lhs;
+    bool field = l->kind == EV_VX_FIELD && !l->list;
+    bool str = l->type == EV_TYPE_STRING;
+    c->fast = EV_FAST_NONE;
+    if (l->kind == EV_VX_FIELD && c->op == EV_OP_EXISTS) {
+        c->fast = EV_FAST_EXISTS;
+        return true;
+    }
+    if (c->rhs || c->mod != EV_MOD_NONE || !str)
+        return true;
+    if (c->sorted) {
+        for (size_t i = 0; i < c->nlits; i++)
+            c->lenmask |= 1ull << (c->lits[i].v.len & 63);
+        if (!c->lenmask)
+            c->lenmask = 1; /* empty set: never matches, still a string set */
+        if (c->nlits > 8) {
+            size_t cap = 16;
+            while (cap < 2 * c->nlits)
+                cap *= 2;
+            c->hset = calloc(cap, sizeof(*c->hset));
+            if (!c->hset)
+                return false;
+            c->hmask = cap - 1;
+            for (size_t i = 0; i < c->nlits; i++) {
+                const ev_val *lv = &c->lits[i].v;
+                size_t k = (size_t)ev_hash_bytes(lv->s, lv->len) & c->hmask;
+                while (c->hset[k])
+                    k = (k + 1) & c->hmask;
+                c->hset[k] = (uint32_t)(i + 1);
+            }
+        }
+        if (field)
+            c->fast = EV_FAST_STR_IN;
+        return true;
+    }
+    if (!field || c->nlits != 1)
+        return true;
+    switch (c->op) {
+    case EV_OP_EQ: c->fast = EV_FAST_STR_EQ; break;
+    case EV_OP_NE: c->fast = EV_FAST_STR_NE; break;
+    case EV_OP_STARTSWITH: c->fast = EV_FAST_STR_PREFIX; break;
+    case EV_OP_ENDSWITH: c->fast = EV_FAST_STR_SUFFIX; break;
+    case EV_OP_CONTAINS: c->fast = EV_FAST_STR_CONTAINS; break;
+    default: break;
+    }
+    return true;
 }

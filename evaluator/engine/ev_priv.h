@@ -15,6 +15,7 @@
 
 #include <regex.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ev_ast.h"
 #include "ev_field.h"
@@ -126,7 +127,21 @@ typedef struct ev_lit {
     char *compbuf;
 } ev_lit;
 
+/* Shapes of checks that evaluation handles inline (chosen at compile time);
+ * EV_FAST_NONE goes through the general ev_check_eval(). */
+typedef enum ev_fast {
+    EV_FAST_NONE = 0,
+    EV_FAST_EXISTS,     /* field exists */
+    EV_FAST_STR_EQ,     /* single-valued string field = one literal */
+    EV_FAST_STR_NE,     /* single-valued string field != one literal */
+    EV_FAST_STR_IN,     /* single-valued string field in/intersects literals */
+    EV_FAST_STR_PREFIX, /* single-valued string field startswith one literal */
+    EV_FAST_STR_SUFFIX, /* ... endswith one literal */
+    EV_FAST_STR_CONTAINS, /* ... contains one literal */
+} ev_fast;
+
 typedef struct ev_check {
+    ev_fast fast;
     ev_op op;
     ev_mod mod;
     ev_vx *lhs;
@@ -134,6 +149,12 @@ typedef struct ev_check {
     ev_lit *lits;       /* literals (sorted for IN/INTERSECTS without modifier) */
     size_t nlits;
     bool sorted;
+    /* String sets (sorted string/bytes literals): a length filter (bit
+     * len & 63 set for every literal length) and, for larger sets, an
+     * open-addressing hash table of literal index + 1 (0 = empty). */
+    uint64_t lenmask;
+    uint32_t *hset;
+    size_t hmask;
 } ev_check;
 
 /* Compile context shared by ev_compile.c and ev_literal.c. */
@@ -157,6 +178,103 @@ int ev_op_from_str(const char *s, size_t len);
 const char *ev_op_name(ev_op op);
 /* Evaluate one check on an event. */
 bool ev_check_eval(const ev_check *c, ev_event *evt);
+/* Evaluate a literal check (no right-hand field) on given left values
+ * (n > 0), as ev_check_eval() does once it has them. */
+bool ev_check_eval_vals(const ev_check *c, const ev_val *v, int n, ev_event *evt);
+/* Prepare the fast shape and string set of a compiled check.  Returns false
+ * on OOM. (ev_ops.c) */
+bool ev_check_prepare(ev_check *c);
+
+/* Hash of a byte string (sets and indexes). */
+static inline uint64_t ev_hash_bytes(const char *s, size_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull);
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+        h ^= h >> 29;
+        s += 8;
+        n -= 8;
+    }
+    uint64_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        w |= (uint64_t)(unsigned char)s[i] << (8 * i);
+    h = (h ^ w) * 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
+    return h;
+}
+
+/* Is the string s (n bytes) one of the check's literals?  Needs c->lenmask
+ * (any string set); uses the hash table when there is one. */
+static inline bool ev_strset_has(const ev_check *c, const char *s, size_t n)
+{
+    if (!((c->lenmask >> (n & 63)) & 1))
+        return false;
+    if (c->hset) {
+        for (size_t i = (size_t)ev_hash_bytes(s, n) & c->hmask;; i = (i + 1) & c->hmask) {
+            uint32_t k = c->hset[i];
+            if (!k)
+                return false;
+            const ev_val *l = &c->lits[k - 1].v;
+            if (l->len == n && (n == 0 || memcmp(l->s, s, n) == 0))
+                return true;
+        }
+    }
+    for (size_t i = 0; i < c->nlits; i++) {
+        const ev_val *l = &c->lits[i].v;
+        if (l->len == n && (n == 0 || (l->s[0] == s[0] && memcmp(l->s, s, n) == 0)))
+            return true;
+    }
+    return false;
+}
+
+/* Evaluate a check, with the common shapes inline. */
+static inline bool ev_check_eval_inl(const ev_check *c, ev_event *evt)
+{
+    const ev_val *v;
+    int n;
+    switch (c->fast) {
+    case EV_FAST_EXISTS:
+        return ev_slot_get(c->lhs->slot, evt, &v) > 0;
+    case EV_FAST_STR_EQ:
+    case EV_FAST_STR_NE: {
+        if (ev_slot_get(c->lhs->slot, evt, &v) <= 0)
+            return false;
+        size_t vl = v->s ? v->len : 0;
+        const ev_val *r = &c->lits[0].v;
+        bool eq = vl == r->len && (vl == 0 || (v->s[0] == r->s[0] && memcmp(v->s, r->s, vl) == 0));
+        return c->fast == EV_FAST_STR_EQ ? eq : !eq;
+    }
+    case EV_FAST_STR_PREFIX:
+    case EV_FAST_STR_SUFFIX:
+    case EV_FAST_STR_CONTAINS: {
+        if (ev_slot_get(c->lhs->slot, evt, &v) <= 0)
+            return false;
+        const char *vs = v->s ? v->s : "";
+        size_t vl = v->s ? v->len : 0;
+        const ev_val *r = &c->lits[0].v;
+        if (vl < r->len)
+            return false;
+        if (r->len == 0)
+            return true;
+        if (c->fast == EV_FAST_STR_PREFIX)
+            return vs[0] == r->s[0] && memcmp(vs, r->s, r->len) == 0;
+        if (c->fast == EV_FAST_STR_SUFFIX)
+            return vs[vl - r->len] == r->s[0] &&
+                   memcmp(vs + vl - r->len, r->s, r->len) == 0;
+        return memmem(vs, vl, r->s, r->len) != NULL;
+    }
+    case EV_FAST_STR_IN:
+        if ((n = ev_slot_get(c->lhs->slot, evt, &v)) <= 0)
+            return false;
+        if (n != 1)
+            return ev_check_eval_vals(c, v, n, evt);
+        return ev_strset_has(c, v->s ? v->s : "", v->s ? v->len : 0);
+    default:
+        return ev_check_eval(c, evt);
+    }
+}
 /* Compare two values of type t with op (scalar semantics; lit may carry a
  * compiled regex / pmatch components). */
 bool ev_op_apply(ev_op op, ev_type t, const ev_val *v, const ev_val *r,

@@ -13,11 +13,13 @@
  * falco-rules-language.md section 6).  Diagnostics (errors and warnings with
  * Falco's codes and messages) accumulate in the engine.  After the loads,
  * the options' selection list and minimum priority decide which rules are
- * enabled, and an index by `ct.name` value lets each event reach only the
- * rules that can match it.
+ * enabled, and an index by `ct.name` value (plus, for rules without a
+ * ct.name restriction, by the value of another field they require) lets
+ * each event reach only the rules that can match it (ev_index.c).
  *
- * Nothing is allocated per event by ev_engine_match(); rendering an alert
- * writes into a caller-owned ev_strbuf that is reused.
+ * Nothing is allocated per event by ev_engine_match(), except once for each
+ * new ct.name value (the index remembers up to 8,192 names per source);
+ * rendering an alert writes into a caller-owned ev_strbuf that is reused.
  *
  * Not thread-safe: use one engine per thread (or serialise), since compiled
  * filters cache values per event.  The cache is keyed by the ev_event

@@ -173,8 +173,14 @@ char *ld_expand_lists(ev_engine *e, const char *cond);
 /* ev_ruleset.c */
 /* True when ast does not restrict `field` to a set of values (6.14/index). */
 bool ld_ast_any_value(const ev_ast *ast, const char *field);
+/* Same; when it does restrict (false), the distinct values it requires go
+ * to *out (caller frees with ld_strv_free(); may be empty: never matches). */
+bool ld_ast_field_values(const ev_ast *ast, const char *field, ld_strv *out);
+void ld_apply_selection(ev_engine *e);
+
+/* ev_index.c: the enabled rules and their dispatch index.  Rebuilt after
+ * every load or selection; matching goes through it. */
 struct ev_ruleset *ld_ruleset_build(ev_engine *e);
 void ld_ruleset_free(struct ev_ruleset *rs);
-void ld_apply_selection(ev_engine *e);
 
 #endif /* EV_LOADER_INT_H */

@@ -229,6 +229,80 @@ static void test_lists(void)
     ASSERT_EQ(ev("t.list in (a)"), 0);
 }
 
+/* `in` over strings: small sets are scanned, sets of more than 8 literals
+ * are hashed; both must mean exact byte equality with some literal. */
+static void test_string_sets(void)
+{
+    fresh();
+    static const char *big = "t.str in (a, bb, ccc, /usr/bin/bash, /usr/bin/Bas, "
+                             "/usr/bin/Bashh, x, y, z, w, /usr/bin/Bash, q)";
+    ASSERT_EQ(ev(big), 1);
+    ASSERT_EQ(ev("t.str in (a, bb, /usr/bin/Bash)"), 1);
+    ASSERT_EQ(ev("t.str in (a, bb, /usr/bin/bash)"), 0);
+    ASSERT_EQ(ev("t.str in (a, b, c, d, e, f, g, h, i, j, k, /usr/bin/BasH)"), 0);
+    ASSERT_EQ(ev("t.str intersects (a, b, c, d, e, f, g, h, i, j, /usr/bin/Bash)"), 1);
+    ASSERT_EQ(ev("not t.str in (a, b, c, d, e, f, g, h, i, j, k, l)"), 1);
+    ASSERT_EQ(ev("t.str in ()"), 0);
+    g_st.str = "";
+    ASSERT_EQ(ev("t.str in (a, b, c, d, e, f, g, h, i, j, k, '')"), 1);
+    ASSERT_EQ(ev("t.str in (a, b, c, d, e, f, g, h, i, j, k, l)"), 0);
+    ASSERT_EQ(ev("t.str in (a, '')"), 1);
+    ASSERT_EQ(ev("t.str in ()"), 0);
+    g_st.set[TM_STR] = false;   /* missing: false, even for `not in` inside */
+    ASSERT_EQ(ev("t.str in (a, b, c, d, e, f, g, h, i, j, k, '')"), 0);
+    ASSERT_EQ(ev("not t.str in (a, b, c, d, e, f, g, h, i, j, k, '')"), 1);
+    /* list fields use the same sets */
+    fresh();
+    ASSERT_EQ(ev("t.list in (a, b, c, d, e, f, g, h, i, j, k)"), 1);
+    ASSERT_EQ(ev("t.list in (a, c, d, e, f, g, h, i, j, k)"), 0);
+    ASSERT_EQ(ev("t.list intersects (b, c, d, e, f, g, h, i, j, k)"), 1);
+}
+
+/* Three-valued evaluation with one known field (used by the dispatch
+ * index): decided only when the other fields cannot change the result. */
+static void test_eval_given(void)
+{
+    fresh();
+    const ev_field_def *d = ev_source_find(&g_src, "t.str", 5);
+    ASSERT_NOT_NULL(d);
+    ev_fieldref *ref = ev_fieldtab_ref(g_tab, d);
+    ASSERT_NOT_NULL(ref);
+    ev_val v = {.s = "AddPermission2015", .len = 17};
+    static const struct {
+        const char *cond;
+        int known, missing;
+    } cases[] = {
+        {"t.str startswith AddPermission", EV_TRI_TRUE, EV_TRI_FALSE},
+        {"t.str startswith Update", EV_TRI_FALSE, EV_TRI_FALSE},
+        {"t.str = X and t.num = 42", EV_TRI_FALSE, EV_TRI_FALSE},
+        {"t.str startswith Add and t.num = 42", EV_TRI_UNKNOWN, EV_TRI_FALSE},
+        {"t.str = X or t.num = 42", EV_TRI_UNKNOWN, EV_TRI_UNKNOWN},
+        {"t.str startswith Add or t.num = 42", EV_TRI_TRUE, EV_TRI_UNKNOWN},
+        {"not t.str in (a, b)", EV_TRI_TRUE, EV_TRI_TRUE},
+        {"not t.str exists and t.num = 1", EV_TRI_FALSE, EV_TRI_UNKNOWN},
+        {"t.str != X", EV_TRI_TRUE, EV_TRI_FALSE},
+        {"t.str = val(t.str2)", EV_TRI_UNKNOWN, EV_TRI_FALSE},
+        {"toupper(t.str) = X", EV_TRI_UNKNOWN, EV_TRI_UNKNOWN},
+        {"t.num = 42", EV_TRI_UNKNOWN, EV_TRI_UNKNOWN},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int code;
+        ev_filter *f = ev_filter_compile_text(cases[i].cond, g_tab, 100, NULL, &code,
+                                              last_err, sizeof(last_err));
+        ASSERT_NOT_NULL(f);
+        ev_event_reset(&g_evt, NULL, 0, ++g_num);
+        ASSERT_EQ(ev_filter_eval_given(f, ref, &v, 1, &g_evt), cases[i].known);
+        ASSERT_EQ(ev_filter_eval_given(f, ref, NULL, 0, &g_evt), cases[i].missing);
+        ev_filter_free(f);
+    }
+    /* the reference shares the filters' cached value */
+    const ev_val *got;
+    ev_event_reset(&g_evt, NULL, 0, ++g_num);
+    ASSERT_EQ(ev_fieldref_get(ref, &g_evt, &got), 1);
+    ASSERT_EQ(got->len, strlen("/usr/bin/Bash"));
+    ASSERT_EQ(memcmp(got->s, "/usr/bin/Bash", got->len), 0);
+}
+
 static void test_modifiers(void)
 {
     fresh();
@@ -429,6 +503,8 @@ int main(void)
     TG_RUN(&st, test_numeric_bool_ip);
     TG_RUN(&st, test_bytes);
     TG_RUN(&st, test_lists);
+    TG_RUN(&st, test_string_sets);
+    TG_RUN(&st, test_eval_given);
     TG_RUN(&st, test_modifiers);
     TG_RUN(&st, test_transformers);
     TG_RUN(&st, test_compile_errors);

@@ -119,6 +119,95 @@ static void test_index_equivalence(void)
     tl_close(&t);
 }
 
+/* Rules keyed on another field than ct.name (side keys), rules decided by
+ * ct.name without an equality (startswith, !=, not in), and names that no
+ * rule lists (entries made on first sight): indexed dispatch must report
+ * what evaluating every rule reports, in the same order, for all and first
+ * matching. */
+static const char *s_side_rules =
+    RULE("s1", "ct.user = u and proc.name = p")
+    RULE("s2", "ct.name startswith A")
+    RULE("s3", "ct.user in (u, x) and not ct.name = B")
+    RULE("s4", "(ct.user = u and proc.name = p) or proc.name = q")
+    RULE("s5", "ct.name = A")
+    RULE("s6", "ct.name endswith X or ct.user = x")
+    RULE("s7", "proc.name in (p, r) and ct.name != AX")
+    RULE("s8", "not ct.name in (A, AX, B) and fd.name exists")
+    RULE("s9", "ct.user = x and proc.name = p and ct.name = B")
+    RULE("s10", "fd.name = f or ct.name startswith Z");
+
+static void s_side_equivalence(ev_rule_matching m, bool index)
+{
+    ev_engine_opts o;
+    ev_engine_opts_init(&o);
+    o.matching = m;
+    o.index = index;
+    tl_env t;
+    tl_open(&t, &o);
+    TL_OK(&t, s_side_rules);
+    static const char *names[] = {"A", "AX", "B", "BX", "Zed", "", "Q", NULL};
+    static const char *users[] = {"u", "x", "y", NULL};
+    static const char *procs[] = {"p", "q", "r", NULL};
+    static const char *fds[] = {"f", "g", NULL};
+    ev_event evt;
+    ev_event_init(&evt);
+    int checked = 0, matched = 0;
+    for (int pass = 0; pass < 2; pass++)
+    for (int ni = 0; ni < 8; ni++)
+    for (int ui = 0; ui < 4; ui++)
+    for (int pi = 0; pi < 4; pi++)
+    for (int fi = 0; fi < 3; fi++) {
+        tl_kv kv[5];
+        int k = 0;
+        if (names[ni])
+            kv[k++] = (tl_kv){"ct.name", names[ni]};
+        if (users[ui])
+            kv[k++] = (tl_kv){"ct.user", users[ui]};
+        if (procs[pi])
+            kv[k++] = (tl_kv){"proc.name", procs[pi]};
+        if (fds[fi])
+            kv[k++] = (tl_kv){"fd.name", fds[fi]};
+        kv[k] = (tl_kv){NULL, NULL};
+        hits h1 = {0}, h2 = {0};
+        ev_event_reset(&evt, kv, 1, 1);
+        int n1 = ev_engine_match(t.e, &evt, on_match, &h1);
+        ev_event_reset(&evt, kv, 1, 1);
+        int n2 = ev_engine_match_unindexed(t.e, 0, &evt, on_match, &h2);
+        ASSERT_EQ(n1, n2);
+        ASSERT_EQ(h1.n, h2.n);
+        for (int i = 0; i < h1.n && i < h2.n; i++)
+            ASSERT_STR_EQ(h1.names[i], h2.names[i]);
+        checked++;
+        matched += n1;
+    }
+    ASSERT_EQ(checked, 2 * 8 * 4 * 4 * 3);
+    ASSERT(matched > 0);
+    /* spot check: name A, user u, proc p, fd f -> s1 s2 s3 s4 s5 s7 s10 */
+    tl_kv kv[] = {{"ct.name", "A"}, {"ct.user", "u"}, {"proc.name", "p"},
+                  {"fd.name", "f"}, {NULL, NULL}};
+    hits h = {0};
+    ev_event_reset(&evt, kv, 1, 1);
+    ev_engine_match(t.e, &evt, on_match, &h);
+    if (m == EV_MATCH_ALL) {
+        static const char *want[] = {"s1", "s2", "s3", "s4", "s5", "s7", "s10"};
+        ASSERT_EQ(h.n, 7);
+        for (int i = 0; i < h.n && i < 7; i++)
+            ASSERT_STR_EQ(h.names[i], want[i]);
+    } else {
+        ASSERT_EQ(h.n, 1);
+        ASSERT_STR_EQ(h.names[0], "s1");
+    }
+    ev_event_fini(&evt);
+    tl_close(&t);
+}
+
+static void test_index_side_keys(void)
+{
+    s_side_equivalence(EV_MATCH_ALL, true);
+    s_side_equivalence(EV_MATCH_FIRST, true);
+    s_side_equivalence(EV_MATCH_ALL, false);   /* index off: every rule runs */
+}
+
 static void test_match_first(void)
 {
     ev_engine_opts o;
@@ -267,6 +356,7 @@ int main(void)
 {
     TG_RUN(&st, test_no_per_event_allocation);
     TG_RUN(&st, test_index_equivalence);
+    TG_RUN(&st, test_index_side_keys);
     TG_RUN(&st, test_match_first);
     TG_RUN(&st, test_rule_order_first_definition);
     TG_RUN(&st, test_wildcard);
