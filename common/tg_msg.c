@@ -243,7 +243,7 @@ static int s_hdr(s_ctx *c, const msgpack_object *m, tg_msg_hdr *h)
         (rc = s_u32(c, m, "count", true, &h->count)) ||
         (rc = s_u64(c, m, "first", false, UINT64_MAX, &h->first)))
         return rc;
-    if (h->count == 0 || h->index >= h->count)
+    if (h->count != 0 && h->index >= h->count)
         return s_fail(c, TG_MSG_E_RANGE, "index/count");
     return 0;
 }
@@ -372,7 +372,7 @@ static int s_body_ack(s_ctx *c, const msgpack_object *m, tg_msg_ack *a)
         (rc = s_u32(c, m, "errors", false, &a->errors)) ||
         (rc = s_u32(c, m, "status", false, &a->status)))
         return rc;
-    if (a->count == 0 || a->index >= a->count)
+    if (a->count != 0 && a->index >= a->count)
         return s_fail(c, TG_MSG_E_RANGE, "index/count");
     return 0;
 }

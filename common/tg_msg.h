@@ -21,9 +21,12 @@
  *           errors:[...as batch...]}
  *   ack    {job:u64, index:u32, count:u32, errors:u32, status:u32}
  *
- * Batch count: the total number of batch frames the parser produced for the
- * job.  Every batch of a job carries the same count; an ack carries it back
- * so the fetcher knows when all batches of a job were acknowledged.
+ * Batch count: the parser streams a job's frames while it decodes, so the
+ * total is known only at the end.  Every frame but the last carries count
+ * 0 ("more follow"); the last carries the total (= its index + 1).  Acks
+ * echo the count of the batch they acknowledge; the fetcher considers a
+ * job done once it knows the total and has acks for indexes 0..total-1.
+ * A non-zero count must exceed the index.
  *
  * DESIGN
  * Decoding first walks the frame with a cheap validating scanner that
@@ -125,7 +128,7 @@ typedef struct tg_msg_hdr {
     tg_str uri;
     tg_str identity;
     uint32_t index;         /* 0-based batch index in the job */
-    uint32_t count;         /* number of batches in the job */
+    uint32_t count;         /* batches in the job; 0 = not the last batch */
     uint64_t first;         /* index in the file of the first record */
 } tg_msg_hdr;
 
@@ -171,7 +174,7 @@ typedef struct tg_msg_alerts {
 typedef struct tg_msg_ack {
     uint64_t job;
     uint32_t index;
-    uint32_t count;
+    uint32_t count;         /* as in the batch acknowledged (0 or total) */
     uint32_t errors;        /* decode errors seen in this batch */
     uint32_t status;        /* 0 = delivered; non-zero = failed */
 } tg_msg_ack;
@@ -261,5 +264,33 @@ void tg_msg_batch_end(tg_msg_batch_builder *b);
 /* Rewrite the count field of a finished batch frame at `frame` (as produced
  * by the builder). Returns 0, or TG_MSG_E_INVALID if it is not one. */
 int tg_msg_batch_patch_count(char *frame, size_t len, uint32_t count);
+
+/*
+ * Log budget for malformed frames, so that a peer flooding a socket with
+ * garbage cannot flood the log: tg_msg_log_ok() is true for the first
+ * `per_sec` calls in each second (now_ms: the loop's clock); r->suppressed
+ * counts the others since the last allowed line, for the caller to report
+ * and reset.  Zero-initialise the struct.
+ */
+typedef struct tg_msg_logbudget {
+    uint64_t sec;
+    unsigned n;
+    unsigned suppressed;
+} tg_msg_logbudget;
+
+static inline bool tg_msg_log_ok(tg_msg_logbudget *r, uint64_t now_ms,
+                                 unsigned per_sec)
+{
+    if (now_ms / 1000 != r->sec) {
+        r->sec = now_ms / 1000;
+        r->n = 0;
+    }
+    if (r->n < per_sec) {
+        r->n++;
+        return true;
+    }
+    r->suppressed++;
+    return false;
+}
 
 #endif /* TG_MSG_H */

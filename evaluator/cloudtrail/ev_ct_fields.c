@@ -16,85 +16,73 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Key paths of the Rule S fields (NULL-terminated, at most 3 keys). */
-static const char *const s_paths[CT__PLUGIN_COUNT][4] = {
-    [CT_ID] = {"eventID"},
-    [CT_ERROR] = {"errorCode"},
-    [CT_ERRORMESSAGE] = {"errorMessage"},
-    [CT_TIME] = {"eventTime"},
-    [CT_SRC] = {"eventSource"},
-    [CT_NAME] = {"eventName"},
-    [CT_USER_IDENTITYTYPE] = {"userIdentity", "type"},
-    [CT_USER_PRINCIPALID] = {"userIdentity", "principalId"},
-    [CT_USER_ARN] = {"userIdentity", "arn"},
-    [CT_REGION] = {"awsRegion"},
-    [CT_SRCIP] = {"sourceIPAddress"},
-    [CT_USERAGENT] = {"userAgent"},
-    [CT_REQUESTID] = {"requestID"},
-    [CT_EVENTTYPE] = {"eventType"},
-    [CT_APIVERSION] = {"apiVersion"},
-    [CT_RECIPIENTACCOUNTID] = {"recipientAccountId"},
-    [CT_SERVICEEVENTDETAILS] = {"serviceEventDetails"},
-    [CT_SHAREDEVENTID] = {"sharedEventID"},
-    [CT_VPCENDPOINTID] = {"vpcEndpointId"},
-    [CT_EVENTCATEGORY] = {"eventCategory"},
-    [CT_ADDENDUM_REASON] = {"addendum", "reason"},
-    [CT_ADDENDUM_UPDATEDFIELDS] = {"addendum", "updatedFields"},
-    [CT_ADDENDUM_ORIGINALREQUESTID] = {"addendum", "originalRequestID"},
-    [CT_ADDENDUM_ORIGINALEVENTID] = {"addendum", "originalEventID"},
-    [CT_EDGEDEVICEDETAILS] = {"edgeDeviceDetails"},
-    [CT_TLS_VERSION] = {"tlsDetails", "tlsVersion"},
-    [CT_TLS_CIPHERSUITE] = {"tlsDetails", "cipherSuite"},
-    [CT_TLS_HOSTHEADER] = {"tlsDetails", "clientProvidedHostHeader"},
-    [CT_RESPONSE_SUBNETID] = {"responseElements", "subnetId"},
-    [CT_RESPONSE_RESERVATIONID] = {"responseElements", "reservationId"},
-    [CT_REQ_AVAILABILITYZONE] = {"requestParameters", "availabilityZone"},
-    [CT_REQ_CLUSTER] = {"requestParameters", "cluster"},
-    [CT_REQ_FUNCTIONNAME] = {"requestParameters", "functionName"},
-    [CT_REQ_GROUPNAME] = {"requestParameters", "groupName"},
-    [CT_REQ_HOST] = {"requestParameters", "Host"},
-    [CT_REQ_NAME] = {"requestParameters", "name"},
-    [CT_REQ_POLICY] = {"requestParameters", "policy"},
-    [CT_REQ_REASON] = {"requestParameters", "reason"},
-    [CT_REQ_TARGET] = {"requestParameters", "target"},
-    [CT_REQ_SERIALNUMBER] = {"requestParameters", "serialNumber"},
-    [CT_REQ_SERVICENAME] = {"requestParameters", "serviceName"},
-    [CT_REQ_SUBNETID] = {"requestParameters", "subnetId"},
-    [CT_REQ_TASKDEFINITION] = {"requestParameters", "taskDefinition"},
-    [CT_REQ_USERNAME] = {"requestParameters", "userName"},
-    [S3_BUCKET] = {"requestParameters", "bucketName"},
-    [S3_KEY] = {"requestParameters", "key"},
-    [ECR_REPOSITORY] = {"requestParameters", "repositoryName"},
-    [ECR_IMAGETAG] = {"requestParameters", "imageTag"},
-    [IAM_ROLE] = {"requestParameters", "roleName"},
-    [IAM_POLICY] = {"requestParameters", "policyName"},
+/* Key paths of the Rule S fields (at most 3 keys), with the key lengths so
+ * that lookups need no strlen. */
+typedef struct ct_key {
+    const char *s;
+    size_t len;
+} ct_key;
+typedef struct ct_path {
+    size_t n;           /* 0: the field is not a simple path */
+    ct_key k[3];
+} ct_path;
+
+#define K(lit) {lit, sizeof(lit) - 1}
+static const ct_path s_paths[CT__PLUGIN_COUNT] = {
+    [CT_ID] = {1, {K("eventID")}},
+    [CT_ERROR] = {1, {K("errorCode")}},
+    [CT_ERRORMESSAGE] = {1, {K("errorMessage")}},
+    [CT_TIME] = {1, {K("eventTime")}},
+    [CT_SRC] = {1, {K("eventSource")}},
+    [CT_NAME] = {1, {K("eventName")}},
+    [CT_USER_IDENTITYTYPE] = {2, {K("userIdentity"), K("type")}},
+    [CT_USER_PRINCIPALID] = {2, {K("userIdentity"), K("principalId")}},
+    [CT_USER_ARN] = {2, {K("userIdentity"), K("arn")}},
+    [CT_REGION] = {1, {K("awsRegion")}},
+    [CT_SRCIP] = {1, {K("sourceIPAddress")}},
+    [CT_USERAGENT] = {1, {K("userAgent")}},
+    [CT_REQUESTID] = {1, {K("requestID")}},
+    [CT_EVENTTYPE] = {1, {K("eventType")}},
+    [CT_APIVERSION] = {1, {K("apiVersion")}},
+    [CT_RECIPIENTACCOUNTID] = {1, {K("recipientAccountId")}},
+    [CT_SERVICEEVENTDETAILS] = {1, {K("serviceEventDetails")}},
+    [CT_SHAREDEVENTID] = {1, {K("sharedEventID")}},
+    [CT_VPCENDPOINTID] = {1, {K("vpcEndpointId")}},
+    [CT_EVENTCATEGORY] = {1, {K("eventCategory")}},
+    [CT_ADDENDUM_REASON] = {2, {K("addendum"), K("reason")}},
+    [CT_ADDENDUM_UPDATEDFIELDS] = {2, {K("addendum"), K("updatedFields")}},
+    [CT_ADDENDUM_ORIGINALREQUESTID] = {2, {K("addendum"), K("originalRequestID")}},
+    [CT_ADDENDUM_ORIGINALEVENTID] = {2, {K("addendum"), K("originalEventID")}},
+    [CT_EDGEDEVICEDETAILS] = {1, {K("edgeDeviceDetails")}},
+    [CT_TLS_VERSION] = {2, {K("tlsDetails"), K("tlsVersion")}},
+    [CT_TLS_CIPHERSUITE] = {2, {K("tlsDetails"), K("cipherSuite")}},
+    [CT_TLS_HOSTHEADER] = {2, {K("tlsDetails"), K("clientProvidedHostHeader")}},
+    [CT_RESPONSE_SUBNETID] = {2, {K("responseElements"), K("subnetId")}},
+    [CT_RESPONSE_RESERVATIONID] = {2, {K("responseElements"), K("reservationId")}},
+    [CT_REQ_AVAILABILITYZONE] = {2, {K("requestParameters"), K("availabilityZone")}},
+    [CT_REQ_CLUSTER] = {2, {K("requestParameters"), K("cluster")}},
+    [CT_REQ_FUNCTIONNAME] = {2, {K("requestParameters"), K("functionName")}},
+    [CT_REQ_GROUPNAME] = {2, {K("requestParameters"), K("groupName")}},
+    [CT_REQ_HOST] = {2, {K("requestParameters"), K("Host")}},
+    [CT_REQ_NAME] = {2, {K("requestParameters"), K("name")}},
+    [CT_REQ_POLICY] = {2, {K("requestParameters"), K("policy")}},
+    [CT_REQ_REASON] = {2, {K("requestParameters"), K("reason")}},
+    [CT_REQ_TARGET] = {2, {K("requestParameters"), K("target")}},
+    [CT_REQ_SERIALNUMBER] = {2, {K("requestParameters"), K("serialNumber")}},
+    [CT_REQ_SERVICENAME] = {2, {K("requestParameters"), K("serviceName")}},
+    [CT_REQ_SUBNETID] = {2, {K("requestParameters"), K("subnetId")}},
+    [CT_REQ_TASKDEFINITION] = {2, {K("requestParameters"), K("taskDefinition")}},
+    [CT_REQ_USERNAME] = {2, {K("requestParameters"), K("userName")}},
+    [S3_BUCKET] = {2, {K("requestParameters"), K("bucketName")}},
+    [S3_KEY] = {2, {K("requestParameters"), K("key")}},
+    [ECR_REPOSITORY] = {2, {K("requestParameters"), K("repositoryName")}},
+    [ECR_IMAGETAG] = {2, {K("requestParameters"), K("imageTag")}},
+    [IAM_ROLE] = {2, {K("requestParameters"), K("roleName")}},
+    [IAM_POLICY] = {2, {K("requestParameters"), K("policyName")}},
 };
+#undef K
 
 /* msgpack helpers -------------------------------------------------------- */
-
-const msgpack_object *ev_ct_mp_get(const msgpack_object *o, const char *key)
-{
-    if (!o || o->type != MSGPACK_OBJECT_MAP)
-        return NULL;
-    size_t klen = strlen(key);
-    const msgpack_object_kv *kv = o->via.map.ptr;
-    for (uint32_t i = 0; i < o->via.map.size; i++) {
-        const msgpack_object *k = &kv[i].key;
-        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == klen &&
-            memcmp(k->via.str.ptr, key, klen) == 0)
-            return &kv[i].val;
-    }
-    return NULL;
-}
-
-const msgpack_object *ev_ct_mp_path(const msgpack_object *root,
-                                    const char *const *keys, size_t n)
-{
-    const msgpack_object *o = root;
-    for (size_t i = 0; i < n && o; i++)
-        o = ev_ct_mp_get(o, keys[i]);
-    return o;
-}
 
 static const msgpack_object *s_get2(const msgpack_object *m, const char *a,
                                     const char *b)
@@ -137,11 +125,11 @@ static int s_literal(ev_val *out, const char *lit)
 
 static int s_path_field(const msgpack_object *m, int id, ev_val *out)
 {
-    const char *const *p = s_paths[id];
-    size_t n = 0;
-    while (n < 3 && p[n])
-        n++;
-    return s_rule_s(ev_ct_mp_path(m, p, n), out);
+    const ct_path *p = &s_paths[id];
+    const msgpack_object *o = m;
+    for (size_t i = 0; i < p->n && o; i++)
+        o = ev_ct_mp_getn(o, p->k[i].s, p->k[i].len);
+    return s_rule_s(o, out);
 }
 
 /* "true" only for JSON true; any other present value "false". */
@@ -513,7 +501,8 @@ int ev_ct_plugininfo(ev_event *evt, const ev_ct_record *r, ev_val *out)
     const msgpack_object *name = ev_ct_mp_get(m, "eventName");
     if (!s_is_str(src) || !s_is_str(reg) || !s_is_str(name))
         return -1;
-    ev_val user, shortsrc, info;
+    ev_val user, info;
+    ev_val shortsrc = {"", 0, 0, 0}; /* always set: eventSource is a string */
     const char *fail;
     const char *u;
     size_t ulen;
@@ -591,7 +580,7 @@ int ev_ct_extract_plugin(ev_event *evt, const ev_ct_record *r, int id,
     case EC2_IMAGEIDS:
         return s_imageids(evt, m, arg && arg->has_arg, arg ? arg->index : 0, out);
     default:
-        if (id < 0 || id >= CT__PLUGIN_COUNT || !s_paths[id][0])
+        if (id < 0 || id >= CT__PLUGIN_COUNT || s_paths[id].n == 0)
             return -1;
         rc = s_path_field(m, id, v);
         break;

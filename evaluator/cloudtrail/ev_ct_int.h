@@ -5,6 +5,10 @@
 #ifndef EV_CT_INT_H
 #define EV_CT_INT_H
 
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
 #include "ev_ct.h"
 
 /* Field ids (ev_field_def.id).  The first 73 are the plugin's fields in the
@@ -38,11 +42,85 @@ enum ev_ct_id {
     JSON_VALUE, JSON_OBJ, JSON_RAWTIME,
 };
 
-/* First value of key in a msgpack map; NULL if o is not a map or no key. */
-const msgpack_object *ev_ct_mp_get(const msgpack_object *o, const char *key);
+/*
+ * a[0..n) == b[0..n), with word loads instead of a memcmp call: keys of the
+ * same length differ in their first or last 8 bytes almost always
+ * ("eventTime"/"eventName"/"eventType").  Reads only inside both spans.
+ */
+static inline bool ev_ct_bytes_eq(const char *a, const char *b, size_t n)
+{
+    if (n >= 8) {
+        uint64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y)
+            return false;
+        memcpy(&x, a + n - 8, 8);
+        memcpy(&y, b + n - 8, 8);
+        if (x != y)
+            return false;
+        for (size_t i = 8; i + 8 < n; i += 8) {
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            if (x != y)
+                return false;
+        }
+        return true;
+    }
+    if (n >= 4) {
+        uint32_t x, y;
+        memcpy(&x, a, 4);
+        memcpy(&y, b, 4);
+        if (x != y)
+            return false;
+        memcpy(&x, a + n - 4, 4);
+        memcpy(&y, b + n - 4, 4);
+        return x == y;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
+/*
+ * First value of the key (klen bytes) in a msgpack map; NULL if o is NULL,
+ * not a map, or has no such key.  The first occurrence of a duplicate key
+ * wins.  Borrowed; points into o.  Inline: this is the hottest loop of the
+ * source (the length rejects most keys, two word compares the rest).
+ */
+static inline const msgpack_object *ev_ct_mp_getn(const msgpack_object *o,
+                                                  const char *key, size_t klen)
+{
+    if (!o || o->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    const msgpack_object_kv *kv = o->via.map.ptr;
+    const msgpack_object_kv *end = kv + o->via.map.size;
+    for (; kv < end; kv++) {
+        const msgpack_object *k = &kv->key;
+        if (k->via.str.size == klen && k->type == MSGPACK_OBJECT_STR &&
+            ev_ct_bytes_eq(k->via.str.ptr, key, klen))
+            return &kv->val;
+    }
+    return NULL;
+}
+
+/* ev_ct_mp_getn() with a NUL-terminated key (strlen of a literal folds). */
+static inline const msgpack_object *ev_ct_mp_get(const msgpack_object *o,
+                                                 const char *key)
+{
+    return ev_ct_mp_getn(o, key, strlen(key));
+}
+
 /* Walk a key path; NULL if any step is missing or walks through a non-map. */
-const msgpack_object *ev_ct_mp_path(const msgpack_object *root,
-                                    const char *const *keys, size_t n);
+static inline const msgpack_object *ev_ct_mp_path(const msgpack_object *root,
+                                                  const char *const *keys, size_t n)
+{
+    const msgpack_object *o = root;
+    for (size_t i = 0; i < n && o; i++)
+        o = ev_ct_mp_get(o, keys[i]);
+    return o;
+}
 
 /* Extract one of the 73 plugin fields (id < CT__PLUGIN_COUNT). */
 int ev_ct_extract_plugin(ev_event *evt, const ev_ct_record *r, int id,

@@ -186,6 +186,116 @@ static int s_lit(ev_vals *out, const char *s)
 
 /* json.* fields ------------------------------------------------------------ */
 
+/* Result of the msgpack walk when only the raw text can answer. */
+#define CT_RAW_PATH 2
+
+/* Decimal text of a nonzero integer into the arena. */
+static int s_int_text(ev_event *evt, const msgpack_object *o, ev_val *v)
+{
+    char buf[24];
+    char *p = buf + sizeof(buf);
+    bool neg = o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER;
+    uint64_t u = neg ? (uint64_t)0 - (uint64_t)o->via.i64 : o->via.u64;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (neg)
+        *--p = '-';
+    return s_text(evt, v, p, (size_t)(buf + sizeof(buf) - p));
+}
+
+/* True when p[0..n) has no '~' and no byte >= 0x80 (8 bytes at a time). */
+static bool s_plain_pointer(const char *p, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    const uint64_t tilde = ones * (unsigned char)'~';
+    uint64_t acc = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w, x;
+        memcpy(&w, p + i, 8);
+        x = w ^ tilde; /* a zero byte where w has '~' */
+        acc |= w | ((x - ones) & ~x);
+    }
+    for (; i < n; i++)
+        acc |= (unsigned char)p[i] == '~' ? high : (unsigned char)p[i];
+    return (acc & high) == 0;
+}
+
+/*
+ * json.value over the msgpack map, for pointers made only of object keys.
+ * Returns 1 (found, *v set), 0 (absent) or CT_RAW_PATH when the raw text
+ * must decide.  It answers only where the map provably says what the raw
+ * path would (see the design note in ev_ct.h):
+ *   - segments must be ASCII without '~': no pointer unescaping, and a key
+ *     that decodes to ASCII decodes the same in simdjson (plus the parser's
+ *     lenient rewrite) as in our fastjson-style unescaping;
+ *   - a missing key is absent, a scalar on the way is absent; an array on the
+ *     way, or an empty map (the decoder packs containers beyond its depth
+ *     limit empty), goes to the raw path;
+ *   - a final string is returned as is unless it holds a 0xEF byte: the
+ *     lenient rewrite turns invalid UTF-8 into U+FFFD (EF BF BD) where the
+ *     raw path keeps the byte, so such strings go to the raw path;
+ *   - true/false/null are their literal text, a nonzero integer its decimal
+ *     text (JSON integers have one spelling, except "-0"); floats, zero,
+ *     objects and arrays need the original text: raw path.
+ */
+static int s_json_value_mp(ev_event *evt, const msgpack_object *o, const char *ptr,
+                           size_t plen, ev_val *v)
+{
+    if (!o || o->type != MSGPACK_OBJECT_MAP || !s_plain_pointer(ptr, plen))
+        return CT_RAW_PATH;
+    if (plen > 0 && ptr[0] == '/') {
+        ptr++;
+        plen--;
+    }
+    const char *pe = ptr + plen;
+    for (const char *s = ptr;;) {
+        const char *q = memchr(s, '/', (size_t)(pe - s));
+        if (!q)
+            q = pe;
+        if (o->type != MSGPACK_OBJECT_MAP)
+            return o->type == MSGPACK_OBJECT_ARRAY ? CT_RAW_PATH : 0;
+        if (o->via.map.size == 0 || q - s > 4096)
+            return CT_RAW_PATH;
+        o = ev_ct_mp_getn(o, s, (size_t)(q - s));
+        if (!o)
+            return 0;
+        if (q == pe)
+            break;
+        s = q + 1;
+    }
+    switch (o->type) {
+    case MSGPACK_OBJECT_STR:
+        if (o->via.str.size == 0) {
+            v->s = "";
+            v->len = 0;
+            return 1;
+        }
+        if (memchr(o->via.str.ptr, 0xEF, o->via.str.size))
+            return CT_RAW_PATH;
+        v->s = o->via.str.ptr;
+        v->len = o->via.str.size;
+        return 1;
+    case MSGPACK_OBJECT_BOOLEAN:
+        v->s = o->via.boolean ? "true" : "false";
+        v->len = o->via.boolean ? 4 : 5;
+        return 1;
+    case MSGPACK_OBJECT_NIL:
+        v->s = "null";
+        v->len = 4;
+        return 1;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        if (o->via.u64 == 0)
+            return CT_RAW_PATH;
+        return s_int_text(evt, o, v);
+    default:
+        return CT_RAW_PATH;
+    }
+}
+
 static int s_json_value(ev_event *evt, const ev_ct_record *r, const ev_field_arg *arg,
                         ev_val *v)
 {
@@ -193,7 +303,12 @@ static int s_json_value(ev_event *evt, const ev_ct_record *r, const ev_field_arg
     size_t vlen;
     if (!arg || !arg->has_arg || arg->arg_len == 0)
         return -1;
-    int rc = ev_ct_json_pointer(r->raw, r->raw_len, arg->arg, arg->arg_len, &vp, &vlen);
+    if (!r->raw || r->raw_len == 0 || (r->raw[0] != '{' && r->raw[0] != '['))
+        return -1;
+    int rc = s_json_value_mp(evt, r->map, arg->arg, arg->arg_len, v);
+    if (rc != CT_RAW_PATH)
+        return rc;
+    rc = ev_ct_json_pointer(r->raw, r->raw_len, arg->arg, arg->arg_len, &vp, &vlen);
     if (rc <= 0)
         return rc;
     char *s = ev_arena_alloc(&evt->arena, vlen + 1);

@@ -1,0 +1,623 @@
+/*
+ * nt_daemon.c - the notifier daemon; see nt_daemon.h for the design.
+ */
+#include "nt_daemon.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <zmq.h>
+
+#include "nt_dedup.h"
+#include "nt_output.h"
+#ifdef TG_HAVE_OUTPUTS
+#include "nt_sink_output.h"
+#endif
+#include "tg_log.h"
+#include "tg_metrics.h"
+#include "tg_msg.h"
+#include "tg_zsock.h"
+
+#define S_MAX_OUTPUTS 16
+#define S_MAX_ACKERS 32
+#define S_DRAIN_MS 5000
+#define S_TICK_MS 500
+
+const tg_conf_entry nt_config_table[] = {
+    { TG_CONF_STR, "bind", "ipc:///run/trailguard/alerts", offsetof(nt_config, bind),
+      "alert PULL endpoint (evaluators connect here)" },
+    { TG_CONF_STRLIST, "output", "json", offsetof(nt_config, output),
+      "built-in outputs: json, text (stdout), file:PATH, text-file:PATH" },
+    { TG_CONF_NODE, "outputs", NULL, offsetof(nt_config, outputs),
+      "output modules (webhook, securityhub, ...): list of mappings" },
+    { TG_CONF_STR, "min_priority", "debug", offsetof(nt_config, min_priority),
+      "built-in outputs skip alerts less severe than this" },
+    { TG_CONF_BOOL, "file_sync", "true", offsetof(nt_config, file_sync),
+      "fdatasync output files before acknowledging a batch" },
+    { TG_CONF_UINT, "dedup_window", "250000", offsetof(nt_config, dedup_window),
+      "alert ids remembered to drop redelivered alerts" },
+    { TG_CONF_STR, "dedup_journal", NULL, offsetof(nt_config, dedup_journal),
+      "dedup journal path (default <state_dir>/notifier/dedup.journal)" },
+    { TG_CONF_STR, "dedup_sync", "always", offsetof(nt_config, dedup_sync),
+      "dedup journal durability: always, batch, never" },
+    { TG_CONF_DURATION, "retry_interval", "1s", offsetof(nt_config, retry_interval),
+      "retry a batch an output failed to take after this long" },
+    { TG_CONF_UINT, "rcvhwm", "64", offsetof(nt_config, rcvhwm),
+      "alert frames queued per evaluator connection" },
+    { TG_CONF_UINT, "metrics.port", "9104", offsetof(nt_config, metrics_port),
+      "Prometheus port (0 = ephemeral)" },
+    TG_CONF_END,
+};
+
+typedef struct s_acker {
+    char *endpoint;
+    tg_zsock *sock;
+} s_acker;
+
+struct nt_daemon {
+    uv_loop_t *loop;
+    tg_msg_logbudget badlog;    /* rate limit for bad-frame lines */
+    uint64_t drops_seen;        /* tg_zsock drops already counted */
+    void *zctx;
+    tg_zsock *in;
+    char *bind;
+    tg_metrics *reg;
+    tg_metrics_server *msrv;
+    uv_timer_t retry, tick, drain;
+    nt_output *out[S_MAX_OUTPUTS];
+    size_t nout;
+    nt_dedup *dedup;
+    s_acker ackers[S_MAX_ACKERS];
+    size_t nackers;
+    uint64_t retry_ms;
+    /* the batch in progress */
+    bool busy, stopping, closed;
+    char *frame;
+    size_t frame_len, frame_cap;
+    msgpack_zone zone;
+    tg_msg msg;
+    nt_alert *alerts, *subset;
+    const char **ids;
+    size_t *idlens;
+    nt_str *tags;
+    size_t nalerts, cap, tags_cap;
+    size_t next_out;
+    uint64_t t0;
+    msgpack_sbuffer sbuf;
+    tg_metric *m_frames_in, *m_frames_out, *m_records_in, *m_records_out,
+        *m_dups, *m_err_bad, *m_err_output, *m_err_ack, *m_err_journal,
+        *m_inflight, *m_queue, *m_latency, *m_window, *m_decode_errors;
+};
+
+static int s_prio(tg_str p)
+{
+    static const char *const names[] = { "emergency", "alert", "critical",
+        "error", "warning", "notice", "informational", "debug" };
+    for (int i = 0; i < 8; i++)
+        if (strlen(names[i]) == p.n && strncasecmp(names[i], p.p, p.n) == 0)
+            return i;
+    if (p.n == 4 && strncasecmp(p.p, "info", 4) == 0)
+        return NT_PRIO_INFORMATIONAL;
+    return NT_PRIO_DEBUG;
+}
+
+static nt_str s_nt(tg_str s)
+{
+    nt_str r = { s.n ? s.p : NULL, s.n };
+    return r;
+}
+
+/* ---- acks ------------------------------------------------------------ */
+
+static tg_zsock *s_acker_get(nt_daemon *d, tg_str ep)
+{
+    for (size_t i = 0; i < d->nackers; i++)
+        if (strlen(d->ackers[i].endpoint) == ep.n &&
+            memcmp(d->ackers[i].endpoint, ep.p, ep.n) == 0)
+            return d->ackers[i].sock;
+    if (ep.n == 0 || ep.n > 1024)
+        return NULL;
+    if (d->nackers == S_MAX_ACKERS) { /* recycle the oldest */
+        tg_zsock_close(d->ackers[0].sock);
+        free(d->ackers[0].endpoint);
+        memmove(&d->ackers[0], &d->ackers[1], (S_MAX_ACKERS - 1) * sizeof(s_acker));
+        d->nackers--;
+    }
+    char *e = strndup(ep.p, ep.n);
+    char err[256];
+    tg_zsock_opts o = { .sndhwm = 100000, .linger_ms = 2000, .linger_set = true };
+    tg_zsock *s = tg_zsock_new(d->loop, d->zctx, ZMQ_PUSH, e, false, &o, err, sizeof err);
+    if (!s) {
+        tg_log_error("ack socket endpoint=%s error=%s", e, err);
+        free(e);
+        return NULL;
+    }
+    d->ackers[d->nackers++] = (s_acker){ e, s };
+    return s;
+}
+
+static void s_send_ack(nt_daemon *d)
+{
+    const tg_msg_alerts *a = &d->msg.u.alerts;
+    tg_msg_ack ack = { .job = a->hdr.job, .index = a->hdr.index,
+                       .count = a->hdr.count, .errors = a->nerrors };
+    d->sbuf.size = 0;
+    tg_msg_encode_ack(&d->sbuf, &ack);
+    tg_zsock *s = s_acker_get(d, a->hdr.ack);
+    int rc = s ? tg_zsock_send(s, d->sbuf.data, d->sbuf.size) : -EINVAL;
+    if (rc) {
+        tg_metric_inc(d->m_err_ack);
+        tg_log_warn("ack not sent endpoint=%.*s job=%016" PRIx64 " index=%u error=%s",
+                    (int)a->hdr.ack.n, a->hdr.ack.p, a->hdr.job, a->hdr.index,
+                    tg_strerror(rc));
+        return;
+    }
+    tg_metric_inc(d->m_frames_out);
+}
+
+/* ---- batch processing ------------------------------------------------ */
+
+/* Frames tg_zsock dropped below the receive callback (multi-part,
+ * oversized) count as bad frames too. */
+static void s_sync_drops(tg_zsock *s, uint64_t *seen, tg_metric *m)
+{
+    tg_zsock_stats st;
+    if (!s)
+        return;
+    tg_zsock_stats_get(s, &st);
+    uint64_t n = st.dropped_multipart + st.dropped_oversize;
+    if (n > *seen) {
+        tg_metric_add(m, (double)(n - *seen));
+        *seen = n;
+    }
+}
+
+static void s_close_all(nt_daemon *d);
+
+static void s_batch_done(nt_daemon *d)
+{
+    int rc = nt_dedup_commit(d->dedup, d->ids, d->idlens, d->nalerts);
+    if (rc) {
+        tg_metric_inc(d->m_err_journal);
+        tg_log_error("dedup journal write failed error=%s", tg_strerror(rc));
+    }
+    tg_metric_set(d->m_window, (double)nt_dedup_size(d->dedup));
+    tg_metric_add(d->m_records_out, (double)d->nalerts);
+    s_send_ack(d);
+    tg_metric_observe(d->m_latency, (double)(uv_hrtime() - d->t0) / 1e9);
+    d->busy = false;
+    tg_metric_set(d->m_inflight, 0);
+    tg_metric_set(d->m_queue, 0);
+    if (d->stopping)
+        s_close_all(d);
+    else
+        tg_zsock_resume_recv(d->in);
+}
+
+static void s_run_outputs(nt_daemon *d);
+static void s_on_retry(uv_timer_t *t);
+
+static void s_on_output_done(void *ud, int status)
+{
+    nt_daemon *d = ud;
+    if (d->closed)
+        return; /* cancelled while shutting down: not acked, redelivered */
+    if (status) {
+        tg_metric_inc(d->m_err_output);
+        tg_log_error("output failed output=%s error=%s; retrying",
+                     d->out[d->next_out]->name, tg_strerror(status));
+        uv_timer_start(&d->retry, s_on_retry, d->retry_ms, 0);
+        return;
+    }
+    d->next_out++;
+    s_run_outputs(d);
+}
+
+static void s_run_outputs(nt_daemon *d)
+{
+    if (d->closed)
+        return;
+    while (d->next_out < d->nout) {
+        nt_output *o = d->out[d->next_out];
+        size_t n = 0;
+        for (size_t i = 0; i < d->nalerts; i++)
+            if (d->alerts[i].priority <= o->min_priority)
+                d->subset[n++] = d->alerts[i];
+        if (n == 0) {
+            d->next_out++;
+            continue;
+        }
+        char err[256] = "";
+        int rc = o->ops->write(o, d->subset, n, s_on_output_done, d, err, sizeof err);
+        if (rc == NT_OUTPUT_PENDING)
+            return;
+        if (rc < 0) {
+            tg_metric_inc(d->m_err_output);
+            tg_log_error("output failed output=%s error=%s; retrying in %" PRIu64 "ms",
+                         o->name, err[0] ? err : tg_strerror(rc), d->retry_ms);
+            uv_timer_start(&d->retry, s_on_retry, d->retry_ms, 0);
+            return;
+        }
+        d->next_out++;
+    }
+    s_batch_done(d);
+}
+
+static void s_grow(nt_daemon *d, size_t n)
+{
+    if (n <= d->cap)
+        return;
+    size_t cap = d->cap ? d->cap : 64;
+    while (cap < n)
+        cap *= 2;
+    d->alerts = realloc(d->alerts, cap * sizeof(*d->alerts));
+    d->subset = realloc(d->subset, cap * sizeof(*d->subset));
+    d->ids = realloc(d->ids, cap * sizeof(*d->ids));
+    d->idlens = realloc(d->idlens, cap * sizeof(*d->idlens));
+    if (!d->alerts || !d->subset || !d->ids || !d->idlens)
+        abort();
+    d->cap = cap;
+}
+
+static bool s_dup_in_batch(nt_daemon *d, tg_str id)
+{
+    for (size_t i = 0; i < d->nalerts; i++)
+        if (d->idlens[i] == id.n && memcmp(d->ids[i], id.p, id.n) == 0)
+            return true;
+    return false;
+}
+
+static void s_prepare(nt_daemon *d)
+{
+    const tg_msg_alerts *a = &d->msg.u.alerts;
+    size_t ntags = 0;
+    for (uint32_t i = 0; i < a->nalerts; i++) {
+        tg_msg_alert al;
+        tg_msg_alert_get(a, i, &al);
+        ntags += al.ntags;
+    }
+    if (ntags > d->tags_cap) {
+        d->tags = realloc(d->tags, ntags * sizeof(*d->tags));
+        if (!d->tags)
+            abort();
+        d->tags_cap = ntags;
+    }
+    s_grow(d, a->nalerts);
+    d->nalerts = 0;
+    size_t t = 0;
+    for (uint32_t i = 0; i < a->nalerts; i++) {
+        tg_msg_alert al;
+        tg_msg_alert_get(a, i, &al);
+        if (nt_dedup_seen(d->dedup, al.id.p, al.id.n) || s_dup_in_batch(d, al.id)) {
+            tg_metric_inc(d->m_dups);
+            continue;
+        }
+        nt_alert *na = &d->alerts[d->nalerts];
+        memset(na, 0, sizeof(*na));
+        na->id = s_nt(al.id);
+        na->rule = s_nt(al.rule);
+        na->priority = s_prio(al.priority);
+        na->time_ns = al.time_ns;
+        na->source = s_nt(al.source);
+        na->tags = &d->tags[t];
+        for (size_t k = 0; k < al.ntags; k++) {
+            const msgpack_object *o = &al.tags->via.array.ptr[k];
+            d->tags[t++] = (nt_str){ o->via.str.ptr, o->via.str.size };
+        }
+        na->ntags = al.ntags;
+        na->output = s_nt(al.output);
+        na->json = s_nt(al.json);
+        na->record = s_nt(al.raw);
+        d->ids[d->nalerts] = al.id.p;
+        d->idlens[d->nalerts] = al.id.n;
+        d->nalerts++;
+    }
+}
+
+static void s_on_recv(tg_zsock *s, const void *data, size_t len, void *ud)
+{
+    nt_daemon *d = ud;
+    char err[160];
+    (void)s;
+    if (d->busy || d->closed)
+        return;
+    tg_metric_inc(d->m_frames_in);
+    if (len > d->frame_cap) {
+        free(d->frame);
+        d->frame = malloc(len);
+        if (!d->frame)
+            abort();
+        d->frame_cap = len;
+    }
+    memcpy(d->frame, data, len);
+    d->frame_len = len;
+    msgpack_zone_clear(&d->zone);
+    int rc = tg_msg_decode(d->frame, len, 64u << 20, &d->zone, &d->msg, err, sizeof err);
+    if (rc == 0 && d->msg.kind != TG_MSG_ALERTS) {
+        rc = TG_MSG_E_UNEXPECTED;
+        snprintf(err, sizeof err, "expected alerts, got %s", tg_msg_kind_name(d->msg.kind));
+    }
+    if (rc) {
+        tg_metric_inc(d->m_err_bad);
+        if (tg_msg_log_ok(&d->badlog, uv_now(d->loop), 10)) {
+            tg_log_warn("bad frame dropped socket=%s bytes=%zu error=%s", d->bind, len, err);
+            if (d->badlog.suppressed) {
+                tg_log_warn("bad frames not logged (rate limit) count=%u", d->badlog.suppressed);
+                d->badlog.suppressed = 0;
+            }
+        }
+        return;
+    }
+    const tg_msg_alerts *a = &d->msg.u.alerts;
+    tg_metric_add(d->m_records_in, a->nalerts);
+    tg_metric_add(d->m_decode_errors, a->nerrors);
+    d->busy = true;
+    d->t0 = uv_hrtime();
+    d->next_out = 0;
+    tg_metric_set(d->m_inflight, 1);
+    tg_zsock_pause_recv(d->in);
+    s_prepare(d);
+    s_run_outputs(d);
+}
+
+/* ---- timers, lifecycle ----------------------------------------------- */
+
+static void s_on_retry(uv_timer_t *t)
+{
+    s_run_outputs(t->data);
+}
+
+static void s_on_tick(uv_timer_t *t)
+{
+    nt_daemon *d = t->data;
+    s_sync_drops(d->in, &d->drops_seen, d->m_err_bad);
+    nt_dedup_tick(d->dedup);
+}
+
+static void s_on_drain(uv_timer_t *t)
+{
+    nt_daemon *d = t->data;
+    tg_log_warn("drain timeout: the batch in progress was not acknowledged");
+    s_close_all(d);
+}
+
+static void s_close_all(nt_daemon *d)
+{
+    if (d->closed)
+        return;
+    d->closed = true;
+    uv_timer_stop(&d->retry);
+    uv_timer_stop(&d->tick);
+    uv_timer_stop(&d->drain);
+    uv_close((uv_handle_t *)&d->retry, NULL);
+    uv_close((uv_handle_t *)&d->tick, NULL);
+    uv_close((uv_handle_t *)&d->drain, NULL);
+    for (size_t i = 0; i < d->nout; i++)
+        if (d->out[i]->ops->flush)
+            d->out[i]->ops->flush(d->out[i]);
+    tg_zsock_close(d->in);
+    d->in = NULL;
+    for (size_t i = 0; i < d->nackers; i++)
+        tg_zsock_close(d->ackers[i].sock);
+    for (size_t i = 0; i < d->nackers; i++)
+        free(d->ackers[i].endpoint);
+    d->nackers = 0;
+    tg_metrics_server_close(d->msrv);
+    d->msrv = NULL;
+}
+
+void nt_daemon_stop(nt_daemon *d)
+{
+    if (d->stopping || d->closed)
+        return;
+    d->stopping = true;
+    tg_zsock_pause_recv(d->in);
+    if (!d->busy) {
+        s_close_all(d);
+        return;
+    }
+    uv_timer_start(&d->drain, s_on_drain, S_DRAIN_MS, 0);
+}
+
+void nt_daemon_reopen(nt_daemon *d)
+{
+    char err[256];
+    for (size_t i = 0; i < d->nout; i++) {
+        nt_output *o = d->out[i];
+        if (o->ops->reopen && o->ops->reopen(o, err, sizeof err) != 0)
+            tg_log_error("reopen failed output=%s error=%s", o->name, err);
+    }
+    tg_log_info("outputs reopened count=%zu", d->nout);
+}
+
+static void s_metrics_init(nt_daemon *d)
+{
+    tg_metrics *r = d->reg;
+    d->m_frames_in = tg_metrics_counter(r, "trailguard_frames_in_total",
+        "Frames received", (const char *[]){ "kind", "alerts", NULL });
+    d->m_frames_out = tg_metrics_counter(r, "trailguard_frames_out_total",
+        "Frames sent", (const char *[]){ "kind", "ack", NULL });
+    d->m_records_in = tg_metrics_counter(r, "trailguard_records_in_total",
+        "Alerts received", NULL);
+    d->m_records_out = tg_metrics_counter(r, "trailguard_records_out_total",
+        "Alerts delivered", NULL);
+    d->m_dups = tg_metrics_counter(r, "trailguard_alerts_duplicate_total",
+        "Alerts dropped as already delivered", NULL);
+    d->m_decode_errors = tg_metrics_counter(r, "trailguard_decode_errors_seen_total",
+        "Parser decode errors carried by acknowledged batches", NULL);
+#define S_ERR(kind) tg_metrics_counter(r, "trailguard_errors_total", \
+        "Errors by kind", (const char *[]){ "kind", kind, NULL })
+    d->m_err_bad = S_ERR("bad_frame");
+    d->m_err_output = S_ERR("output");
+    d->m_err_ack = S_ERR("ack");
+    d->m_err_journal = S_ERR("journal");
+#undef S_ERR
+    d->m_inflight = tg_metrics_gauge(r, "trailguard_inflight_jobs",
+        "Batches being delivered", NULL);
+    d->m_queue = tg_metrics_gauge(r, "trailguard_queue_length",
+        "Batches waiting for outputs", NULL);
+    d->m_latency = tg_metrics_histogram(r, "trailguard_processing_seconds",
+        "Time from receiving a batch to acknowledging it", NULL, NULL, 0);
+    d->m_window = tg_metrics_gauge(r, "trailguard_dedup_window_ids",
+        "Alert ids in the dedup window", NULL);
+}
+
+#ifdef TG_HAVE_OUTPUTS
+static void s_sink_log(void *data, int level, const char *output, const char *msg)
+{
+    (void)data;
+    tg_log(level, "output=%s %s", output, msg);
+}
+#endif
+
+/* Integration point for notifier/outputs: create the modules listed under
+ * notifier.outputs (webhook, securityhub, cloudwatch, syslog, ...). */
+static int s_external_outputs(nt_daemon *d, const tg_conf_node *list,
+                              const char *state_dir, char *err, size_t errlen)
+{
+    if (!list || tg_conf_node_is_null(list))
+        return 0;
+#ifdef TG_HAVE_OUTPUTS
+    nt_sink_env env = { .loop = d->loop, .metrics = d->reg, .state_dir = state_dir,
+                        .log = s_sink_log, .log_data = d };
+    return nt_sink_outputs_from_conf(&env, list, d->out, S_MAX_OUTPUTS, &d->nout,
+                                     err, errlen);
+#else
+    (void)d;
+    (void)state_dir;
+    snprintf(err, errlen, "%s:%d:%d: notifier.outputs: output modules are not "
+             "built into this notifier", list->file, list->line, list->col);
+    return -ENOTSUP;
+#endif
+}
+
+nt_daemon *nt_daemon_new(uv_loop_t *loop, const nt_config *cfg,
+                         const tg_daemon_common *common, char *err,
+                         size_t errlen)
+{
+    nt_daemon *d = calloc(1, sizeof(*d));
+    if (!d) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    d->loop = loop;
+    d->bind = strdup(cfg->bind ? cfg->bind : "");
+    d->retry_ms = cfg->retry_interval ? cfg->retry_interval : 1000;
+    msgpack_zone_init(&d->zone, 1 << 14);
+    msgpack_sbuffer_init(&d->sbuf);
+    uv_timer_init(loop, &d->retry);
+    uv_timer_init(loop, &d->tick);
+    uv_timer_init(loop, &d->drain);
+    d->retry.data = d->tick.data = d->drain.data = d;
+    d->reg = tg_metrics_new();
+    if (!d->reg || !d->bind) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    s_metrics_init(d);
+
+    int minp = NT_PRIO_DEBUG;
+    if (cfg->min_priority) {
+        minp = s_prio(tg_str_c(cfg->min_priority));
+    }
+    /* built-in outputs; with only notifier.outputs configured, the default
+     * "json" (stdout) is not added */
+    bool builtin_default = cfg->output.n == 1 && strcmp(cfg->output.v[0], "json") == 0 &&
+                           cfg->outputs && !tg_conf_node_is_null(cfg->outputs);
+    for (size_t i = 0; i < cfg->output.n && d->nout < S_MAX_OUTPUTS && !builtin_default; i++) {
+        nt_output *o = nt_output_from_spec(cfg->output.v[i], cfg->file_sync, err, errlen);
+        if (!o)
+            goto fail;
+        o->min_priority = minp;
+        d->out[d->nout++] = o;
+    }
+    if (s_external_outputs(d, cfg->outputs, common->state_dir, err, errlen))
+        goto fail;
+    if (d->nout == 0) {
+        snprintf(err, errlen, "no outputs configured");
+        goto fail;
+    }
+
+    tg_journal_sync_mode sm = TG_JOURNAL_SYNC_ALWAYS;
+    if (cfg->dedup_sync && strcmp(cfg->dedup_sync, "batch") == 0)
+        sm = TG_JOURNAL_SYNC_BATCH;
+    else if (cfg->dedup_sync && strcmp(cfg->dedup_sync, "never") == 0)
+        sm = TG_JOURNAL_SYNC_NEVER;
+    else if (cfg->dedup_sync && strcmp(cfg->dedup_sync, "always") != 0) {
+        snprintf(err, errlen, "dedup_sync must be always, batch or never");
+        goto fail;
+    }
+    char path[4096];
+    if (cfg->dedup_journal)
+        snprintf(path, sizeof path, "%s", cfg->dedup_journal);
+    else
+        snprintf(path, sizeof path, "%s/notifier/dedup.journal",
+                 common->state_dir ? common->state_dir : ".");
+    char jerr[256];
+    d->dedup = nt_dedup_open(path, cfg->dedup_window ? cfg->dedup_window : 250000,
+                             sm, jerr, sizeof jerr);
+    if (!d->dedup) {
+        snprintf(err, errlen, "dedup journal %s: %s", path, jerr);
+        goto fail;
+    }
+    tg_metric_set(d->m_window, (double)nt_dedup_size(d->dedup));
+    tg_log_info("dedup window replayed ids=%zu", nt_dedup_size(d->dedup));
+
+    d->zctx = zmq_ctx_new();
+    tg_zsock_opts io = { .rcvhwm = (int)cfg->rcvhwm, .max_msg_size = 64 << 20 };
+    d->in = tg_zsock_new(loop, d->zctx, ZMQ_PULL, d->bind, true, &io, err, errlen);
+    if (!d->in)
+        goto fail;
+    tg_zsock_on_recv(d->in, s_on_recv, d);
+    uv_timer_start(&d->tick, s_on_tick, S_TICK_MS, S_TICK_MS);
+    d->msrv = tg_metrics_serve(loop, d->reg, common->metrics_bind,
+                               (int)cfg->metrics_port, common->metrics_token,
+                               err, errlen);
+    if (!d->msrv)
+        goto fail;
+    tg_metrics_set_ready(d->reg, true);
+    return d;
+fail:
+    nt_daemon_free(d);
+    return NULL;
+}
+
+int nt_daemon_metrics_port(const nt_daemon *d)
+{
+    return d->msrv ? tg_metrics_server_port(d->msrv) : -1;
+}
+
+const char *nt_daemon_endpoint(const nt_daemon *d)
+{
+    return d->bind;
+}
+
+void nt_daemon_free(nt_daemon *d)
+{
+    if (!d)
+        return;
+    s_close_all(d);
+    if (d->zctx)
+        zmq_ctx_term(d->zctx);
+    for (size_t i = 0; i < d->nout; i++)
+        d->out[i]->ops->free(d->out[i]);
+    /* output modules finish closing (and may touch the registry) in close
+     * callbacks: let them run before the registry goes */
+    uv_run(d->loop, UV_RUN_DEFAULT);
+    nt_dedup_close(d->dedup);
+    tg_metrics_free(d->reg);
+    msgpack_zone_destroy(&d->zone);
+    msgpack_sbuffer_destroy(&d->sbuf);
+    free(d->frame);
+    free(d->alerts);
+    free(d->subset);
+    free(d->ids);
+    free(d->idlens);
+    free(d->tags);
+    free(d->bind);
+    free(d);
+}

@@ -1,0 +1,66 @@
+/*
+ * nt_daemon.h - the notifier daemon: alerts frames in, alerts delivered to
+ * outputs, duplicates dropped, batches acknowledged to the fetcher.
+ *
+ * DESIGN
+ * One PULL socket (bound) receives alerts frames from every evaluator.  A
+ * frame is processed completely before the next: its alerts are checked
+ * against the durable dedup window (nt_dedup) and written to every output
+ * (nt_output.h) whose minimum priority they meet.  Only when every output
+ * reported the batch delivered (or durably spooled) are the ids committed
+ * to the dedup journal and an ack [job, index, count, errors] pushed to
+ * the ack endpoint named in the frame.  Receiving pauses while a batch is
+ * outstanding, so evaluators feel the back-pressure.  If an output fails,
+ * the batch is retried every retry_interval; it is never acked undelivered.
+ *
+ * Crash windows: an alert written to an output but not yet committed to the
+ * journal is written again after a restart (at most the batch in progress);
+ * an alert committed is never written twice within the window.
+ */
+#ifndef NT_DAEMON_H
+#define NT_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "tg_config.h"
+#include "tg_daemon.h"
+
+typedef struct nt_config {
+    char *bind;                 /* alert PULL endpoint */
+    tg_strlist output;          /* built-in output specs (nt_output.h) */
+    const tg_conf_node *outputs;/* output modules (notifier/outputs) */
+    char *min_priority;         /* applies to every built-in output */
+    bool file_sync;             /* fdatasync files before acking */
+    uint64_t dedup_window;      /* ids remembered */
+    char *dedup_journal;        /* NULL = <state_dir>/notifier/dedup.journal */
+    char *dedup_sync;           /* always | batch | never */
+    uint64_t retry_interval;    /* ms */
+    uint64_t rcvhwm;
+    uint64_t metrics_port;
+} nt_config;
+
+extern const tg_conf_entry nt_config_table[];
+
+typedef struct nt_daemon nt_daemon;
+
+/* cfg/common borrowed for the call.  Caller owns result; free with
+ * nt_daemon_free().  NULL with detail in err. */
+nt_daemon *nt_daemon_new(uv_loop_t *loop, const nt_config *cfg,
+                         const tg_daemon_common *common, char *err,
+                         size_t errlen);
+
+/* SIGHUP: reopen output files. */
+void nt_daemon_reopen(nt_daemon *d);
+
+/* Graceful stop: finish the outstanding batch (bounded), flush, close. */
+void nt_daemon_stop(nt_daemon *d);
+
+int nt_daemon_metrics_port(const nt_daemon *d);
+const char *nt_daemon_endpoint(const nt_daemon *d);
+
+/* NULL is a no-op; run the loop once more afterwards. */
+void nt_daemon_free(nt_daemon *d);
+
+#endif /* NT_DAEMON_H */

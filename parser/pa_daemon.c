@@ -1,0 +1,564 @@
+/*
+ * pa_daemon.c - the parser daemon; see pa_daemon.h for the design.
+ */
+#include "pa_daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "pa_decode.h"
+#include "tg_log.h"
+#include "tg_metrics.h"
+#include "tg_msg.h"
+#include "tg_zsock.h"
+
+#define S_DRAIN_MS 10000
+
+const tg_conf_entry pa_config_table[] = {
+    { TG_CONF_STRLIST, "connect", "ipc:///run/trailguard/jobs",
+      offsetof(pa_config, connect), "fetcher job endpoints to connect to" },
+    { TG_CONF_STR, "bind", "ipc:///run/trailguard/batches", offsetof(pa_config, bind),
+      "batch PUSH endpoint (evaluators connect here)" },
+    { TG_CONF_SIZE, "batch_bytes", "64KiB", offsetof(pa_config, batch_bytes),
+      "target size of a batch frame" },
+    { TG_CONF_SIZE, "max_record", "1MiB", offsetof(pa_config, max_record),
+      "records larger than this are errors" },
+    { TG_CONF_SIZE, "max_file", "256MiB", offsetof(pa_config, max_file),
+      "decompressed size limit per file (the parser holds one job's frames, "
+      "about twice this, in memory)" },
+    { TG_CONF_SIZE, "max_queue", "8MiB", offsetof(pa_config, max_queue),
+      "unsent batch bytes at which decoding waits for the evaluators" },
+    { TG_CONF_UINT, "sndhwm", "16", offsetof(pa_config, sndhwm),
+      "batch frames queued per evaluator connection" },
+    { TG_CONF_UINT, "rcvhwm", "2", offsetof(pa_config, rcvhwm),
+      "job frames queued per fetcher connection" },
+    { TG_CONF_UINT, "metrics.port", "9102", offsetof(pa_config, metrics_port),
+      "Prometheus port (0 = ephemeral)" },
+    TG_CONF_END,
+};
+
+struct pa_daemon {
+    uv_loop_t *loop;
+    tg_msg_logbudget badlog;    /* rate limit for bad-frame lines */
+    uint64_t drops_seen;        /* tg_zsock drops already counted */
+    void *zctx;
+    tg_zsock *in, *out;
+    char *bind;
+    tg_metrics *reg;
+    tg_metrics_server *msrv;
+    uv_timer_t drain, stats;
+    pa_decoder *dec;
+    size_t batch_bytes;
+    size_t max_queue;
+    msgpack_zone zone;
+    /* the job being built / sent: a queue of finished frames in one buffer,
+     * frame i = frames.data[offs[i] .. offs[i+1]) for q_head <= i < q_tail;
+     * the frame being built (if any) starts at offs[q_tail] */
+    msgpack_sbuffer frames;
+    size_t *offs;
+    size_t q_head, q_tail, cap;
+    uint32_t nbatches;      /* frames of this job so far (next index) */
+    bool held;              /* frame q_tail-1 waits: it may be the last */
+    bool decoding;
+    tg_msg_batch_builder b;
+    tg_msg_hdr hdr;
+    const char *uri;        /* borrowed from the job frame during decode */
+    size_t nrecords, nerrors;
+    bool busy, stopping, closed;
+    uint64_t t0;
+    tg_metric *m_frames_in, *m_frames_out, *m_records_in, *m_records_out,
+        *m_err_bad, *m_err_send, *m_inflight, *m_queue, *m_latency, *m_bytes;
+};
+
+static void s_send_frames(pa_daemon *d);
+
+static void s_off_reserve(pa_daemon *d)
+{
+    if (d->q_tail + 2 > d->cap) {
+        d->cap = d->cap ? d->cap * 2 : 64;
+        d->offs = realloc(d->offs, d->cap * sizeof(*d->offs));
+        if (!d->offs)
+            abort();
+    }
+}
+
+static void s_batch_open(pa_daemon *d, uint64_t first)
+{
+    s_off_reserve(d);
+    d->offs[d->q_tail] = d->frames.size;
+    d->hdr.index = d->nbatches;
+    d->hdr.first = first;
+    d->hdr.count = 0; /* "more follow"; the last frame gets the total */
+    tg_msg_batch_begin(&d->b, &d->hdr);
+}
+
+/* Drop sent frames from the front of the buffer once they add up to 1 MB,
+ * so a long job streams through a bounded buffer (only unsent frames are
+ * moved).  Only between frames: the builder keeps offsets. */
+static void s_compact(pa_daemon *d)
+{
+    size_t cut = d->offs[d->q_head];
+    if (d->b.open || cut < (1u << 20))
+        return;
+    memmove(d->frames.data, d->frames.data + cut, d->frames.size - cut);
+    d->frames.size -= cut;
+    for (size_t i = d->q_head; i <= d->q_tail; i++)
+        d->offs[i - d->q_head] = d->offs[i] - cut;
+    d->q_tail -= d->q_head;
+    d->q_head = 0;
+}
+
+/* Back-pressure while decoding: the decoder cannot be suspended, so when
+ * more than max_queue bytes of frames wait, block here (zmq_poll on the
+ * batch socket) until the evaluators take some.  Memory stays bounded by
+ * max_queue plus one decompressed file, whatever the file size. */
+static void s_wait_room(pa_daemon *d)
+{
+    bool warned = false;
+    while (d->frames.size - d->offs[d->q_head] > d->max_queue &&
+           d->q_head + 1 < d->q_tail) {
+        zmq_pollitem_t it = { tg_zsock_raw(d->out), 0, ZMQ_POLLOUT, 0 };
+        int n = zmq_poll(&it, 1, 1000);
+        if (n < 0 && zmq_errno() != EINTR) {
+            tg_log_error("batch socket poll failed: %s", zmq_strerror(zmq_errno()));
+            return;
+        }
+        if (n == 0 && !warned) {
+            tg_log_warn("evaluators are not taking batches; decoding waits uri=%s",
+                        d->uri);
+            warned = true;
+        }
+        size_t before = d->q_head;
+        s_send_frames(d);
+        if (d->q_head != before)
+            s_compact(d);
+    }
+}
+
+/* Close the frame being built.  It is held back (it may be the job's last,
+ * whose count field is patched at the end); the previously held one can
+ * now go. */
+static void s_batch_close(pa_daemon *d)
+{
+    if (!d->b.open)
+        return;
+    tg_msg_batch_end(&d->b);
+    d->nbatches++;
+    d->q_tail++;
+    d->offs[d->q_tail] = d->frames.size;
+    d->held = true;
+    s_send_frames(d);
+    s_compact(d);
+    s_wait_room(d);
+}
+
+static const char *s_err_kind(int code)
+{
+    switch (code) {
+    case PA_EEMPTY: return "empty";
+    case PA_ENOTCT: return "not_cloudtrail";
+    case PA_EJSON: return "invalid_json";
+    case PA_EGZIP: return "gzip";
+    case PA_ETOOBIG: return "record_too_big";
+    case PA_ERECORD: return "invalid_record";
+    default: return "io";
+    }
+}
+
+static void s_count_error(pa_daemon *d, int code)
+{
+    tg_metric_inc(tg_metrics_counter(d->reg, "trailguard_errors_total",
+        "Errors by kind", (const char *[]){ "kind", s_err_kind(code), NULL }));
+}
+
+static void s_add_error(pa_daemon *d, int64_t index, int code, const char *msg)
+{
+    /* records of a frame are contiguous (index = first + i): an error in
+     * the middle of a frame ends it, and the error rides in a frame whose
+     * first index is the record after it */
+    if (d->b.open && d->b.nrecords > 0 && index >= 0)
+        s_batch_close(d);
+    if (!d->b.open)
+        s_batch_open(d, index >= 0 ? (uint64_t)index + 1 : 0);
+    tg_msg_batch_add_error(&d->b, tg_str_c(d->uri), index, tg_str_c(msg));
+    d->nerrors++;
+    s_count_error(d, code);
+    if (index >= 0)
+        tg_log_warn("decode error uri=%s record=%" PRId64 " kind=%s: %s",
+                    d->uri, index, s_err_kind(code), msg);
+    else
+        tg_log_warn("decode error uri=%s kind=%s: %s", d->uri, s_err_kind(code), msg);
+}
+
+static int s_on_record(void *ud, const pa_record *rec)
+{
+    pa_daemon *d = ud;
+    if (d->b.open && (tg_msg_batch_size(&d->b) >= d->batch_bytes ||
+                      d->hdr.first + d->b.nrecords != rec->index))
+        s_batch_close(d);
+    if (!d->b.open)
+        s_batch_open(d, rec->index);
+    msgpack_packer *pk = tg_msg_batch_record_begin(&d->b, rec->raw, rec->len);
+    if (pa_record_pack(rec, pk) != 0) {
+        tg_msg_batch_record_abort(&d->b);
+        s_add_error(d, (int64_t)rec->index, PA_ERECORD, "record could not be packed");
+        return 0;
+    }
+    tg_msg_batch_record_end(&d->b);
+    d->nrecords++;
+    return 0;
+}
+
+static void s_on_error(void *ud, size_t index, int code, const char *msg)
+{
+    s_add_error(ud, (int64_t)index, code, msg);
+}
+
+/* Decode one job's bytes into d->frames. */
+static void s_build(pa_daemon *d, const void *data, size_t len)
+{
+    char err[512] = "";
+    pa_decode_cb cb = { s_on_record, s_on_error, d };
+    pa_decode_stats st;
+    memset(&st, 0, sizeof st);
+    /* messages read "file <name>: ...": name local files by their path */
+    const char *name = strncmp(d->uri, "file://", 7) == 0 ? d->uri + 7 : d->uri;
+    int rc = pa_decoder_run(d->dec, data, len, name, &cb, &st, err, sizeof err);
+    tg_metric_add(d->m_bytes, (double)len);
+    if (rc < 0)
+        s_add_error(d, -1, rc, err[0] ? err : pa_strerror(rc));
+    else if (rc == PA_DIGEST)
+        tg_log_debug("digest file skipped uri=%s", d->uri);
+    if (!d->b.open && d->nbatches == 0)
+        s_batch_open(d, 0); /* every job yields at least one frame */
+    s_batch_close(d);
+}
+
+static int s_read_path(pa_daemon *d, tg_str path)
+{
+    char p[4096];
+    if (path.n >= sizeof p)
+        return -ENAMETOOLONG;
+    memcpy(p, path.p, path.n);
+    p[path.n] = '\0';
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = -errno;
+        close(fd);
+        return e;
+    }
+    if (st.st_size == 0) {
+        close(fd);
+        s_build(d, "", 0);
+        return 0;
+    }
+    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    int e = errno;
+    close(fd);
+    if (m == MAP_FAILED)
+        return -e;
+    madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
+    s_build(d, m, (size_t)st.st_size);
+    munmap(m, (size_t)st.st_size);
+    return 0;
+}
+
+/* Frames tg_zsock dropped below the receive callback (multi-part,
+ * oversized) count as bad frames too. */
+static void s_sync_drops(tg_zsock *s, uint64_t *seen, tg_metric *m)
+{
+    tg_zsock_stats st;
+    if (!s)
+        return;
+    tg_zsock_stats_get(s, &st);
+    uint64_t n = st.dropped_multipart + st.dropped_oversize;
+    if (n > *seen) {
+        tg_metric_add(m, (double)(n - *seen));
+        *seen = n;
+    }
+}
+
+static void s_close_all(pa_daemon *d);
+
+static void s_job_sent(pa_daemon *d)
+{
+    tg_metric_observe(d->m_latency, (double)(uv_hrtime() - d->t0) / 1e9);
+    tg_metric_add(d->m_records_out, (double)d->nrecords);
+    d->busy = false;
+    d->frames.size = 0;
+    d->q_head = d->q_tail = 0;
+    tg_metric_set(d->m_inflight, 0);
+    tg_metric_set(d->m_queue, 0);
+    if (d->stopping)
+        s_close_all(d);
+    else
+        tg_zsock_resume_recv(d->in);
+}
+
+/* Send every frame that may go: all queued ones but a held one. */
+static void s_send_frames(pa_daemon *d)
+{
+    while (d->q_head + (d->held ? 1 : 0) < d->q_tail) {
+        size_t i = d->q_head;
+        const char *f = d->frames.data + d->offs[i];
+        size_t flen = d->offs[i + 1] - d->offs[i];
+        int rc = tg_zsock_send(d->out, f, flen);
+        if (rc == -EAGAIN)
+            break; /* on_writable resumes */
+        if (rc < 0) {
+            tg_metric_inc(d->m_err_send);
+            tg_log_error("batch send failed error=%s", tg_strerror(rc));
+        } else {
+            tg_metric_inc(d->m_frames_out);
+        }
+        d->q_head++;
+    }
+    tg_metric_set(d->m_queue, (double)(d->q_tail - d->q_head));
+    if (!d->decoding && d->q_head == d->q_tail && d->busy)
+        s_job_sent(d);
+}
+
+static void s_on_writable(tg_zsock *s, void *ud)
+{
+    pa_daemon *d = ud;
+    (void)s;
+    if (d->busy && !d->closed && !d->decoding)
+        s_send_frames(d);
+}
+
+static void s_on_recv(tg_zsock *s, const void *data, size_t len, void *ud)
+{
+    pa_daemon *d = ud;
+    char err[160];
+    tg_msg m;
+    (void)s;
+    if (d->busy || d->closed)
+        return;
+    tg_metric_inc(d->m_frames_in);
+    msgpack_zone_clear(&d->zone);
+    int rc = tg_msg_decode(data, len, 0, &d->zone, &m, err, sizeof err);
+    if (rc == 0 && m.kind != TG_MSG_JOB) {
+        rc = TG_MSG_E_UNEXPECTED;
+        snprintf(err, sizeof err, "expected job, got %s", tg_msg_kind_name(m.kind));
+    }
+    if (rc) {
+        tg_metric_inc(d->m_err_bad);
+        if (tg_msg_log_ok(&d->badlog, uv_now(d->loop), 10)) {
+            tg_log_warn("bad frame dropped socket=jobs bytes=%zu error=%s", len, err);
+            if (d->badlog.suppressed) {
+                tg_log_warn("bad frames not logged (rate limit) count=%u", d->badlog.suppressed);
+                d->badlog.suppressed = 0;
+            }
+        }
+        return;
+    }
+    const tg_msg_job *j = &m.u.job;
+    char uri[4096];
+    snprintf(uri, sizeof uri, "%.*s", (int)j->uri.n, j->uri.p);
+    d->t0 = uv_hrtime();
+    d->busy = true;
+    d->decoding = true;
+    d->uri = uri;
+    d->nrecords = d->nerrors = 0;
+    d->frames.size = 0;
+    d->q_head = d->q_tail = 0;
+    d->nbatches = 0;
+    d->held = false;
+    d->hdr = (tg_msg_hdr){ .job = j->id, .ack = j->ack, .uri = j->uri,
+                           .identity = j->identity };
+    tg_metric_set(d->m_inflight, 1);
+    tg_zsock_pause_recv(d->in);
+    if (j->has_data) {
+        s_build(d, j->data.p, j->data.n);
+    } else {
+        rc = s_read_path(d, j->path);
+        if (rc) {
+            char msg[4400];
+            snprintf(msg, sizeof msg, "file %s: cannot read: %s",
+                     strncmp(uri, "file://", 7) == 0 ? uri + 7 : uri, strerror(-rc));
+            s_add_error(d, -1, 0, msg);
+            s_batch_close(d);
+        }
+    }
+    /* the held frame is the last: it carries the job's frame count */
+    size_t last = d->q_tail - 1;
+    tg_msg_batch_patch_count(d->frames.data + d->offs[last],
+                             d->offs[last + 1] - d->offs[last], d->nbatches);
+    d->held = false;
+    d->decoding = false;
+    tg_metric_add(d->m_records_in, (double)d->nrecords);
+    tg_log_debug("job decoded uri=%s records=%zu errors=%zu batches=%u attempt=%u",
+                 uri, d->nrecords, d->nerrors, d->nbatches, j->attempt);
+    d->uri = NULL;
+    s_send_frames(d);
+}
+
+/* ---- lifecycle ------------------------------------------------------- */
+
+static void s_on_stats(uv_timer_t *t)
+{
+    pa_daemon *d = t->data;
+    s_sync_drops(d->in, &d->drops_seen, d->m_err_bad);
+}
+
+static void s_on_drain(uv_timer_t *t)
+{
+    pa_daemon *d = t->data;
+    tg_log_warn("drain timeout: %zu batch frames not sent", d->q_tail - d->q_head);
+    s_close_all(d);
+}
+
+static void s_close_all(pa_daemon *d)
+{
+    if (d->closed)
+        return;
+    d->closed = true;
+    uv_timer_stop(&d->drain);
+    uv_close((uv_handle_t *)&d->drain, NULL);
+    uv_timer_stop(&d->stats);
+    uv_close((uv_handle_t *)&d->stats, NULL);
+    tg_zsock_close(d->in);
+    tg_zsock_close(d->out);
+    d->in = d->out = NULL;
+    tg_metrics_server_close(d->msrv);
+    d->msrv = NULL;
+}
+
+void pa_daemon_stop(pa_daemon *d)
+{
+    if (d->stopping || d->closed)
+        return;
+    d->stopping = true;
+    tg_zsock_pause_recv(d->in);
+    if (!d->busy) {
+        s_close_all(d);
+        return;
+    }
+    uv_timer_start(&d->drain, s_on_drain, S_DRAIN_MS, 0);
+}
+
+static void s_metrics_init(pa_daemon *d)
+{
+    tg_metrics *r = d->reg;
+    d->m_frames_in = tg_metrics_counter(r, "trailguard_frames_in_total",
+        "Frames received", (const char *[]){ "kind", "job", NULL });
+    d->m_frames_out = tg_metrics_counter(r, "trailguard_frames_out_total",
+        "Frames sent downstream", (const char *[]){ "kind", "batch", NULL });
+    d->m_records_in = tg_metrics_counter(r, "trailguard_records_in_total",
+        "Records decoded", NULL);
+    d->m_records_out = tg_metrics_counter(r, "trailguard_records_out_total",
+        "Records sent in batch frames", NULL);
+    d->m_bytes = tg_metrics_counter(r, "trailguard_bytes_in_total",
+        "File bytes decoded", NULL);
+    d->m_err_bad = tg_metrics_counter(r, "trailguard_errors_total",
+        "Errors by kind", (const char *[]){ "kind", "bad_frame", NULL });
+    d->m_err_send = tg_metrics_counter(r, "trailguard_errors_total",
+        "Errors by kind", (const char *[]){ "kind", "send", NULL });
+    d->m_inflight = tg_metrics_gauge(r, "trailguard_inflight_jobs",
+        "Jobs being decoded or sent", NULL);
+    d->m_queue = tg_metrics_gauge(r, "trailguard_queue_length",
+        "Batch frames waiting for the evaluators", NULL);
+    d->m_latency = tg_metrics_histogram(r, "trailguard_processing_seconds",
+        "Time from receiving a job to sending its last batch", NULL, NULL, 0);
+}
+
+pa_daemon *pa_daemon_new(uv_loop_t *loop, const pa_config *cfg,
+                         const tg_daemon_common *common, char *err,
+                         size_t errlen)
+{
+    pa_daemon *d = calloc(1, sizeof(*d));
+    if (!d) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    d->loop = loop;
+    d->bind = strdup(cfg->bind ? cfg->bind : "");
+    d->batch_bytes = cfg->batch_bytes ? cfg->batch_bytes : TG_MSG_BATCH_TARGET;
+    d->max_queue = cfg->max_queue ? cfg->max_queue : (8u << 20);
+    msgpack_zone_init(&d->zone, 4096);
+    msgpack_sbuffer_init(&d->frames);
+    tg_msg_batch_builder_init(&d->b, &d->frames);
+    uv_timer_init(loop, &d->drain);
+    d->drain.data = d;
+    uv_timer_init(loop, &d->stats);
+    d->stats.data = d;
+    uv_timer_start(&d->stats, s_on_stats, 1000, 1000);
+    uv_unref((uv_handle_t *)&d->stats);
+    pa_decode_opts o = { .max_record = cfg->max_record, .max_file = cfg->max_file };
+    d->dec = pa_decoder_new(&o);
+    d->reg = tg_metrics_new();
+    if (!d->bind || !d->dec || !d->reg) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    s_metrics_init(d);
+    d->zctx = zmq_ctx_new();
+    tg_zsock_opts oo = { .sndhwm = (int)cfg->sndhwm, .linger_ms = S_DRAIN_MS,
+                         .linger_set = true };
+    d->out = tg_zsock_new(loop, d->zctx, ZMQ_PUSH, d->bind, true, &oo, err, errlen);
+    if (!d->out)
+        goto fail;
+    tg_zsock_on_writable(d->out, s_on_writable, d);
+    tg_zsock_opts io = { .rcvhwm = (int)cfg->rcvhwm,
+                         .max_msg_size = (int64_t)(cfg->max_file ? cfg->max_file : (1u << 30)) };
+    d->in = tg_zsock_new(loop, d->zctx, ZMQ_PULL, NULL, false, &io, err, errlen);
+    if (!d->in)
+        goto fail;
+    for (size_t i = 0; i < cfg->connect.n; i++) {
+        int rc = tg_zsock_connect(d->in, cfg->connect.v[i]);
+        if (rc) {
+            snprintf(err, errlen, "connect %s: %s", cfg->connect.v[i], tg_strerror(rc));
+            goto fail;
+        }
+    }
+    tg_zsock_on_recv(d->in, s_on_recv, d);
+    d->msrv = tg_metrics_serve(loop, d->reg, common->metrics_bind,
+                               (int)cfg->metrics_port, common->metrics_token,
+                               err, errlen);
+    if (!d->msrv)
+        goto fail;
+    tg_metrics_set_ready(d->reg, true);
+    return d;
+fail:
+    pa_daemon_free(d);
+    return NULL;
+}
+
+int pa_daemon_metrics_port(const pa_daemon *d)
+{
+    return d->msrv ? tg_metrics_server_port(d->msrv) : -1;
+}
+
+const char *pa_daemon_endpoint(const pa_daemon *d)
+{
+    return d->bind;
+}
+
+void pa_daemon_free(pa_daemon *d)
+{
+    if (!d)
+        return;
+    s_close_all(d);
+    if (d->zctx)
+        zmq_ctx_term(d->zctx);
+    pa_decoder_free(d->dec);
+    tg_metrics_free(d->reg);
+    tg_msg_batch_builder_fini(&d->b);
+    msgpack_sbuffer_destroy(&d->frames);
+    msgpack_zone_destroy(&d->zone);
+    free(d->offs);
+    free(d->bind);
+    free(d);
+}

@@ -1,0 +1,205 @@
+/*
+ * test_tg_msg.c - round trips and malformation codes of the frame codec
+ * (common/tg_msg.c, owned by the pipeline part).
+ */
+#include "tg_msg.h"
+#include "tg_test.h"
+
+static tg_test_state st;
+
+static int decode(msgpack_sbuffer *sb, msgpack_zone *z, tg_msg *m)
+{
+    char err[128];
+    return tg_msg_decode(sb->data, sb->size, 0, z, m, err, sizeof err);
+}
+
+static void test_job_roundtrip(void)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    tg_msg_job j = { .id = 42, .ack = tg_str_c("ipc:///x/acks"),
+                     .uri = tg_str_c("file:///a.json"),
+                     .identity = tg_str_c("/a.json:10:99"), .attempt = 2,
+                     .arrival_ns = 7, .has_data = true,
+                     .data = { "\x1f\x8b\x00", 3 } };
+    tg_msg_encode_job(&sb, &j);
+    msgpack_zone z;
+    msgpack_zone_init(&z, 4096);
+    tg_msg m;
+    ASSERT_EQ(decode(&sb, &z, &m), 0);
+    ASSERT_EQ(m.kind, TG_MSG_JOB);
+    ASSERT_U64_EQ(m.u.job.id, 42);
+    ASSERT_MEM_EQ(m.u.job.ack.p, m.u.job.ack.n, "ipc:///x/acks", 13);
+    ASSERT_MEM_EQ(m.u.job.identity.p, m.u.job.identity.n, "/a.json:10:99", 13);
+    ASSERT_EQ(m.u.job.attempt, 2);
+    ASSERT(m.u.job.has_data);
+    ASSERT_MEM_EQ(m.u.job.data.p, m.u.job.data.n, "\x1f\x8b\x00", 3);
+    /* path form */
+    sb.size = 0;
+    j.has_data = false;
+    j.path = tg_str_c("/tmp/a.json");
+    tg_msg_encode_job(&sb, &j);
+    msgpack_zone_clear(&z);
+    ASSERT_EQ(decode(&sb, &z, &m), 0);
+    ASSERT(!m.u.job.has_data);
+    ASSERT_MEM_EQ(m.u.job.path.p, m.u.job.path.n, "/tmp/a.json", 11);
+    msgpack_zone_destroy(&z);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_batch_builder(void)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    tg_msg_batch_builder b;
+    tg_msg_batch_builder_init(&b, &sb);
+    tg_msg_hdr h = { .job = 9, .ack = tg_str_c("ipc:///a"),
+                     .uri = tg_str_c("file:///f"), .identity = tg_str_c("id"),
+                     .index = 1, .count = 0, .first = 100 };
+    h.count = 1; /* patched below */
+    h.index = 0;
+    tg_msg_batch_begin(&b, &h);
+    msgpack_packer *pk = tg_msg_batch_record_begin(&b, "{\"a\":1}", 7);
+    msgpack_pack_map(pk, 1);
+    msgpack_pack_str(pk, 1);
+    msgpack_pack_str_body(pk, "a", 1);
+    msgpack_pack_int(pk, 1);
+    tg_msg_batch_record_end(&b);
+    /* an aborted record leaves no trace */
+    pk = tg_msg_batch_record_begin(&b, "{\"b\":", 5);
+    msgpack_pack_map(pk, 1);
+    tg_msg_batch_record_abort(&b);
+    tg_msg_batch_add_error(&b, tg_str_c("f"), 101, tg_str_c("bad json"));
+    tg_msg_batch_end(&b);
+    ASSERT_EQ(tg_msg_batch_patch_count(sb.data, sb.size, 3), 0);
+
+    msgpack_zone z;
+    msgpack_zone_init(&z, 4096);
+    tg_msg m;
+    ASSERT_EQ(decode(&sb, &z, &m), 0);
+    ASSERT_EQ(m.kind, TG_MSG_BATCH);
+    ASSERT_EQ(m.u.batch.hdr.count, 3);
+    ASSERT_U64_EQ(m.u.batch.hdr.first, 100);
+    ASSERT_EQ(m.u.batch.nrecords, 1);
+    tg_str raw;
+    const msgpack_object *map;
+    tg_msg_batch_record(&m.u.batch, 0, &raw, &map);
+    ASSERT_MEM_EQ(raw.p, raw.n, "{\"a\":1}", 7);
+    ASSERT_EQ(map->type, MSGPACK_OBJECT_MAP);
+    ASSERT_EQ(m.u.batch.nerrors, 1);
+    tg_msg_error e;
+    tg_msg_error_get(m.u.batch.errors, 0, &e);
+    ASSERT_EQ(e.record, 101);
+    ASSERT_MEM_EQ(e.message.p, e.message.n, "bad json", 8);
+
+    /* alerts answering that batch, carrying its errors */
+    msgpack_sbuffer ab;
+    msgpack_sbuffer_init(&ab);
+    const char *tags[] = { "aws", "mitre" };
+    tg_msg_alert a = { .id = tg_str_c("0123456789abcdef0123456789abcdef"),
+                       .rule = tg_str_c("R"), .priority = tg_str_c("Warning"),
+                       .source = tg_str_c("aws_cloudtrail"), .time_ns = 5,
+                       .tag_list = tags, .ntags = 2,
+                       .output = tg_str_c("out"), .json = tg_str_c("{}"),
+                       .record = 100, .raw = raw };
+    tg_msg_encode_alerts(&ab, &m.u.batch.hdr, 1, tg_str_c("hash"), &a, 1,
+                         m.u.batch.errors, m.u.batch.nerrors);
+    msgpack_zone z2;
+    msgpack_zone_init(&z2, 4096);
+    tg_msg m2;
+    ASSERT_EQ(decode(&ab, &z2, &m2), 0);
+    ASSERT_EQ(m2.kind, TG_MSG_ALERTS);
+    ASSERT_EQ(m2.u.alerts.nalerts, 1);
+    ASSERT_EQ(m2.u.alerts.nerrors, 1);
+    ASSERT_EQ(m2.u.alerts.hdr.count, 3);
+    tg_msg_alert got;
+    tg_msg_alert_get(&m2.u.alerts, 0, &got);
+    ASSERT_MEM_EQ(got.rule.p, got.rule.n, "R", 1);
+    ASSERT_EQ(got.ntags, 2);
+    ASSERT_U64_EQ(got.record, 100);
+    ASSERT_MEM_EQ(got.raw.p, got.raw.n, "{\"a\":1}", 7);
+
+    msgpack_zone_destroy(&z2);
+    msgpack_sbuffer_destroy(&ab);
+    msgpack_zone_destroy(&z);
+    tg_msg_batch_builder_fini(&b);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_ack_and_errors(void)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    tg_msg_ack a = { .job = 1, .index = 2, .count = 3, .errors = 4 };
+    tg_msg_encode_ack(&sb, &a);
+    msgpack_zone z;
+    msgpack_zone_init(&z, 1024);
+    tg_msg m;
+    ASSERT_EQ(decode(&sb, &z, &m), 0);
+    ASSERT_EQ(m.u.ack.errors, 4);
+    /* every strict prefix is truncated */
+    for (size_t n = 1; n < sb.size; n++) {
+        msgpack_zone_clear(&z);
+        int rc = tg_msg_decode(sb.data, n, 0, &z, &m, NULL, 0);
+        ASSERT_EQ(rc, TG_MSG_E_TRUNCATED);
+    }
+    ASSERT_EQ(tg_msg_decode(sb.data, 0, 0, &z, &m, NULL, 0), TG_MSG_E_EMPTY);
+    ASSERT_EQ(tg_msg_decode(sb.data, sb.size, 4, &z, &m, NULL, 0), TG_MSG_E_TOO_BIG);
+    /* trailing byte */
+    msgpack_sbuffer_write(&sb, "\x00", 1);
+    ASSERT_EQ(tg_msg_decode(sb.data, sb.size, 0, &z, &m, NULL, 0), TG_MSG_E_TRAILING);
+    /* huge array count with no bytes behind it */
+    static const char huge[] = { (char)0x93, 1, (char)0xa3, 'a', 'c', 'k',
+                                 (char)0xdf, 0x7f, (char)0xff, (char)0xff, (char)0xff };
+    ASSERT_EQ(tg_msg_decode(huge, sizeof huge, 0, &z, &m, NULL, 0), TG_MSG_E_TRUNCATED);
+    /* wrong version, kind, body */
+    static const char v2[] = { (char)0x93, 2, (char)0xa3, 'a', 'c', 'k', (char)0x80 };
+    ASSERT_EQ(tg_msg_decode(v2, sizeof v2, 0, &z, &m, NULL, 0), TG_MSG_E_VERSION);
+    static const char k[] = { (char)0x93, 1, (char)0xa3, 'x', 'y', 'z', (char)0x80 };
+    ASSERT_EQ(tg_msg_decode(k, sizeof k, 0, &z, &m, NULL, 0), TG_MSG_E_KIND);
+    static const char body[] = { (char)0x93, 1, (char)0xa3, 'a', 'c', 'k', 1 };
+    ASSERT_EQ(tg_msg_decode(body, sizeof body, 0, &z, &m, NULL, 0), TG_MSG_E_BODY);
+    static const char miss[] = { (char)0x93, 1, (char)0xa3, 'a', 'c', 'k', (char)0x80 };
+    char err[64];
+    ASSERT_EQ(tg_msg_decode(miss, sizeof miss, 0, &z, &m, err, sizeof err), TG_MSG_E_MISSING);
+    ASSERT_STR_EQ(err, "required field missing: job");
+    static const char type[] = { (char)0x93, 1, (char)0xa3, 'a', 'c', 'k', (char)0x81,
+                                 (char)0xa3, 'j', 'o', 'b', (char)0xa1, 'x' };
+    ASSERT_EQ(tg_msg_decode(type, sizeof type, 0, &z, &m, NULL, 0), TG_MSG_E_TYPE);
+    static const char bad[] = { (char)0x93, (char)0xc1, 1, 1 };
+    ASSERT_EQ(tg_msg_decode(bad, sizeof bad, 0, &z, &m, NULL, 0), TG_MSG_E_INVALID);
+    /* deep nesting */
+    char deep[200];
+    size_t n = 0;
+    deep[n++] = (char)0x93;
+    deep[n++] = 1;
+    for (int i = 0; i < 100; i++)
+        deep[n++] = (char)0x91;
+    deep[n++] = 0;
+    deep[n++] = (char)0x80;
+    ASSERT_EQ(tg_msg_decode(deep, n, 0, &z, &m, NULL, 0), TG_MSG_E_DEPTH);
+    ASSERT_STR_EQ(tg_msg_strerror(TG_MSG_E_DEPTH), "nesting too deep");
+    /* count 0 = "more batches follow"; a non-zero count must exceed index */
+    msgpack_sbuffer sb2;
+    msgpack_sbuffer_init(&sb2);
+    tg_msg_ack more = { .job = 1, .index = 5, .count = 0 };
+    tg_msg_encode_ack(&sb2, &more);
+    msgpack_zone_clear(&z);
+    ASSERT_EQ(tg_msg_decode(sb2.data, sb2.size, 0, &z, &m, NULL, 0), 0);
+    sb2.size = 0;
+    tg_msg_ack past = { .job = 1, .index = 5, .count = 5 };
+    tg_msg_encode_ack(&sb2, &past);
+    ASSERT_EQ(tg_msg_decode(sb2.data, sb2.size, 0, &z, &m, NULL, 0), TG_MSG_E_RANGE);
+    msgpack_sbuffer_destroy(&sb2);
+    ASSERT_STR_EQ(tg_msg_strerror(-999), "unknown error");
+    msgpack_zone_destroy(&z);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+int main(void)
+{
+    TG_RUN(&st, test_job_roundtrip);
+    TG_RUN(&st, test_batch_builder);
+    TG_RUN(&st, test_ack_and_errors);
+    TG_DONE(&st);
+}
