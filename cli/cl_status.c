@@ -7,10 +7,16 @@
  * trailguard-* directory under $XDG_RUNTIME_DIR, $TMPDIR and /tmp whose
  * supervisor pid is alive.  status scrapes every child's /metrics twice,
  * one second apart (plain blocking HTTP/1.0 on 127.0.0.1 with a timeout),
- * and prints one row per stage: instances, frames/s in and out, queue
- * depth (frames the upstream stage sent that this stage has not received
- * yet) and errors.  reload sends SIGHUP to the supervisor, which forwards
- * it.
+ * and prints one row per stage: instances answering/started, frames/s in
+ * and out, the backlog in front of the stage (frames the upstream stage sent
+ * that this stage has not received yet: libzmq 4.3 exposes no queue length,
+ * so it is derived from the two counters), the records waiting inside the
+ * stage (its own trailguard_queue_length gauge), errors, and for the
+ * evaluators the mean detection lag over the interval (evaluation time minus
+ * eventTime).  A backlog next to a stage with an instance that did not
+ * answer is shown as "?": its counters are unknown, not zero.  --watch
+ * repeats every two seconds until interrupted.  reload sends SIGHUP to the
+ * supervisor, which forwards it.
  */
 #include "cl_run.h"
 
@@ -35,8 +41,9 @@
 typedef struct s_kid {
     char stage[16];
     int inst, pid, port;
-    double fin, fout, err;
+    double fin, fout, err, queue;
     double fin0, fout0;
+    double lag_sum, lag_cnt, lag_sum0, lag_cnt0;
     bool ok;
 } s_kid;
 
@@ -175,58 +182,108 @@ static void s_sample(s_kid *k, bool first)
         return;
     double fin = s_sum(buf, "trailguard_frames_in_total");
     double fout = s_sum(buf, "trailguard_frames_out_total");
+    double lsum = s_sum(buf, "trailguard_event_lag_seconds_sum");
+    double lcnt = s_sum(buf, "trailguard_event_lag_seconds_count");
     if (first) {
         k->fin0 = fin;
         k->fout0 = fout;
+        k->lag_sum0 = lsum;
+        k->lag_cnt0 = lcnt;
     }
     k->fin = fin;
     k->fout = fout;
+    k->lag_sum = lsum;
+    k->lag_cnt = lcnt;
     k->err = s_sum(buf, "trailguard_errors_total");
+    k->queue = s_sum(buf, "trailguard_queue_length");
+}
+
+typedef struct s_stage_row {
+    int inst, up;
+    double in, out, rin, rout, err, queue, lag_sum, lag_cnt;
+} s_stage_row;
+
+static const char *const s_order[] = { "fetcher", "parser", "evaluator", "notifier" };
+
+static void s_rows(const s_info *inf, s_stage_row rows[4])
+{
+    memset(rows, 0, 4 * sizeof(rows[0]));
+    for (int i = 0; i < inf->nkids; i++) {
+        const s_kid *k = &inf->kids[i];
+        for (int s = 0; s < 4; s++) {
+            if (strcmp(k->stage, s_order[s]) != 0)
+                continue;
+            s_stage_row *r = &rows[s];
+            r->inst++;
+            if (!k->ok)
+                continue;
+            r->up++;
+            r->in += k->fin;
+            r->out += k->fout;
+            r->rin += k->fin - k->fin0;
+            r->rout += k->fout - k->fout0;
+            r->err += k->err;
+            r->queue += k->queue;
+            r->lag_sum += k->lag_sum - k->lag_sum0;
+            r->lag_cnt += k->lag_cnt - k->lag_cnt0;
+        }
+    }
+}
+
+static void s_print(const s_info *inf, double secs)
+{
+    s_stage_row rows[4];
+    s_rows(inf, rows);
+    printf("runtime %s (supervisor pid %d)\n", inf->dir, inf->sup_pid);
+    printf("%-10s %9s %10s %10s %9s %8s %8s %9s\n", "stage", "instances", "in/s",
+           "out/s", "backlog", "inside", "errors", "lag");
+    for (int s = 0; s < 4; s++) {
+        const s_stage_row *r = &rows[s];
+        char q[32] = "-", lag[32] = "-";
+        if (s > 0) {
+            const s_stage_row *u = &rows[s - 1];
+            if (u->up < u->inst || r->up < r->inst)
+                snprintf(q, sizeof q, "?");
+            else
+                snprintf(q, sizeof q, "%.0f", u->out - r->in > 0 ? u->out - r->in : 0);
+        }
+        if (r->lag_cnt > 0)
+            snprintf(lag, sizeof lag, "%.1fs", r->lag_sum / r->lag_cnt);
+        printf("%-10s %4d/%-4d %10.1f %10.1f %9s %8.0f %8.0f %9s\n", s_order[s], r->up,
+               r->inst, r->rin / secs, r->rout / secs, q, r->queue, r->err, lag);
+    }
+    fflush(stdout);
 }
 
 int cl_status_main(int argc, char **argv)
 {
-    s_info inf;
-    int rc = s_find(argc > 1 ? argv[1] : NULL, &inf);
-    if (rc) {
-        fprintf(stderr, "trailguard status: no running `trailguard run` found "
-                "(pass its runtime directory or set TRAILGUARD_RUNTIME_DIR)\n");
-        return 1;
+    bool watch = false;
+    const char *dir = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--watch") || !strcmp(argv[i], "-w"))
+            watch = true;
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: trailguard status [--watch] [RUNTIME_DIR]\n");
+            return 0;
+        } else
+            dir = argv[i];
     }
-    for (int i = 0; i < inf.nkids; i++)
-        s_sample(&inf.kids[i], true);
-    sleep(1);
-    for (int i = 0; i < inf.nkids; i++)
-        s_sample(&inf.kids[i], false);
-    static const char *const order[] = { "fetcher", "parser", "evaluator", "notifier" };
-    double in[4] = { 0 }, out[4] = { 0 }, rin[4] = { 0 }, rout[4] = { 0 }, err[4] = { 0 };
-    int inst[4] = { 0 }, up[4] = { 0 };
-    for (int i = 0; i < inf.nkids; i++) {
-        s_kid *k = &inf.kids[i];
-        for (int s = 0; s < 4; s++) {
-            if (strcmp(k->stage, order[s]) != 0)
-                continue;
-            inst[s]++;
-            if (!k->ok)
-                continue;
-            up[s]++;
-            in[s] += k->fin;
-            out[s] += k->fout;
-            rin[s] += k->fin - k->fin0;
-            rout[s] += k->fout - k->fout0;
-            err[s] += k->err;
+    do {
+        s_info inf;
+        if (s_find(dir, &inf) != 0) {
+            fprintf(stderr, "trailguard status: no running `trailguard run` found "
+                    "(pass its runtime directory or set TRAILGUARD_RUNTIME_DIR)\n");
+            return 1;
         }
-    }
-    printf("runtime %s (supervisor pid %d)\n", inf.dir, inf.sup_pid);
-    printf("%-10s %9s %12s %12s %12s %10s\n", "stage", "instances", "in/s",
-           "out/s", "queue", "errors");
-    for (int s = 0; s < 4; s++) {
-        char q[32] = "-";
-        if (s > 0)
-            snprintf(q, sizeof q, "%.0f", out[s - 1] - in[s] > 0 ? out[s - 1] - in[s] : 0);
-        printf("%-10s %4d/%-4d %12.1f %12.1f %12s %10.0f\n", order[s], up[s], inst[s],
-               rin[s], rout[s], q, err[s]);
-    }
+        for (int i = 0; i < inf.nkids; i++)
+            s_sample(&inf.kids[i], true);
+        sleep(watch ? 2 : 1);
+        for (int i = 0; i < inf.nkids; i++)
+            s_sample(&inf.kids[i], false);
+        if (watch)
+            printf("\n%ld\n", (long)time(NULL));
+        s_print(&inf, watch ? 2.0 : 1.0);
+    } while (watch);
     return 0;
 }
 

@@ -170,7 +170,7 @@ def status():
     for line in r.stdout.splitlines():
         m = ROW.match(line)
         if m:
-            q = None if m.group(6) == "-" else float(m.group(6))
+            q = None if m.group(6) in ("-", "?") else float(m.group(6))
             out[m.group(1)] = (int(m.group(2)), int(m.group(3)), q)
     return out, r.stdout
 
