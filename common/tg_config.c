@@ -200,7 +200,8 @@ static int s_parse_children(s_pstate *ps, tg_conf_node *n, int depth)
             s_oom(ps);
             goto out;
         }
-        memcpy(items, kids, nk * sizeof *items);
+        if (nk)     /* kids is NULL for an empty sequence */
+            memcpy(items, kids, nk * sizeof *items);
         n->items = (const tg_conf_node *const *)items;
         n->nitems = nk;
         rc = 0;
