@@ -30,7 +30,7 @@ const tg_conf_entry fe_config_table[] = {
     { TG_CONF_STR, "ack_endpoint", NULL, offsetof(fe_config, ack_endpoint),
       "ack endpoint written into jobs (default: ack_bind)" },
     { TG_CONF_STRLIST, "sources", NULL, offsetof(fe_config, sources),
-      "local files or directories to read, '-' for stdin (finite run)" },
+      "files, directories, '-' (stdin), s3://bucket/prefix, sqs://queue-url" },
     { TG_CONF_BOOL, "inline_data", "false", offsetof(fe_config, inline_data),
       "send file bytes in the job instead of the path" },
     { TG_CONF_BOOL, "once", "false", offsetof(fe_config, once),
@@ -49,6 +49,43 @@ const tg_conf_entry fe_config_table[] = {
       "Prometheus port (0 = ephemeral)" },
     { TG_CONF_STR, "journal", NULL, offsetof(fe_config, journal),
       "checkpoint journal path (default <state_dir>/fetcher/checkpoint.journal)" },
+    /* AWS sources (fetcher/aws; used when built with it) */
+    { TG_CONF_STR, "aws.assume_role_arn", NULL, offsetof(fe_config, aws.assume_role_arn),
+      "sts:AssumeRole this role on top of the credential chain" },
+    { TG_CONF_STR, "aws.external_id", NULL, offsetof(fe_config, aws.external_id),
+      "external id for aws.assume_role_arn" },
+    { TG_CONF_STR, "aws.ca_file", NULL, offsetof(fe_config, aws.ca_file),
+      "CA bundle for AWS and SNS certificate requests (default: system)" },
+    { TG_CONF_BOOL, "aws.validate_digests", "false", offsetof(fe_config, aws.validate_digests),
+      "S3 polling: verify CloudTrail digest files and log file hashes" },
+    { TG_CONF_DURATION, "aws.poll_interval", "60s", offsetof(fe_config, aws.poll_interval),
+      "S3 polling: list the bucket this often" },
+    { TG_CONF_STR, "aws.start", "24h", offsetof(fe_config, aws.start),
+      "S3 polling: first run reads files this far back (24h, 7d, RFC 3339)" },
+    { TG_CONF_DURATION, "aws.lookback", "1h", offsetof(fe_config, aws.lookback),
+      "S3 polling: re-list this far behind the newest file (late files)" },
+    { TG_CONF_DURATION, "sqs.visibility", "300s", offsetof(fe_config, aws.sqs_visibility),
+      "SQS: visibility timeout of received messages" },
+    { TG_CONF_DURATION, "sqs.wait", "20s", offsetof(fe_config, aws.sqs_wait),
+      "SQS: long-poll wait (0s..20s)" },
+    { TG_CONF_UINT, "sqs.max_receives", "5", offsetof(fe_config, aws.sqs_max_receives),
+      "SQS: dead-letter a message after this many receives" },
+    { TG_CONF_STR, "sqs.dlq_url", NULL, offsetof(fe_config, aws.sqs_dlq_url),
+      "SQS: dead-letter queue URL (optional)" },
+    { TG_CONF_STRLIST, "sns.topics", NULL, offsetof(fe_config, aws.sns_topics),
+      "SNS endpoint: allowed topic ARNs (the endpoint runs when set)" },
+    { TG_CONF_STR, "sns.listen", "127.0.0.1", offsetof(fe_config, aws.sns_listen),
+      "SNS endpoint: listen address" },
+    { TG_CONF_UINT, "sns.port", "8443", offsetof(fe_config, aws.sns_port),
+      "SNS endpoint: port (0 = ephemeral, logged)" },
+    { TG_CONF_STR, "sns.journal", NULL, offsetof(fe_config, aws.sns_journal),
+      "SNS endpoint: journal (default <state_dir>/fetcher/sns.journal)" },
+    { TG_CONF_BOOL, "sns.confirm", "true", offsetof(fe_config, aws.sns_confirm),
+      "SNS endpoint: confirm subscriptions of allowed topics" },
+    { TG_CONF_DURATION, "sns.max_age", "1h", offsetof(fe_config, aws.sns_max_age),
+      "SNS endpoint: reject messages older than this" },
+    { TG_CONF_STR, "sns.host_pattern", NULL, offsetof(fe_config, aws.sns_host_pattern),
+      "SNS endpoint: ERE for certificate/SubscribeURL hosts (default: AWS SNS hosts)" },
     TG_CONF_END,
 };
 
@@ -382,6 +419,20 @@ static int s_submit(void *ud, fe_source *src, const fe_job_desc *desc)
     return 0;
 }
 
+static bool s_is_done(void *ud, const char *identity, int *status)
+{
+    fe_daemon *d = ud;
+    uint64_t id = s_job_id(identity);
+    uint8_t prior = s_done_get(&d->done, id);
+    if (!prior || s_job_find(d, id))
+        return false;
+    tg_metric_inc(d->m_skipped);
+    if (prior == 2)
+        d->failed_inputs++;
+    *status = prior == 2 ? 1 : 0;
+    return true;
+}
+
 static void s_failed(void *ud, fe_source *src, const char *uri, const char *msg)
 {
     fe_daemon *d = ud;
@@ -611,6 +662,7 @@ fe_daemon *fe_daemon_new(uv_loop_t *loop, const fe_config *cfg,
     d->cfg.sources.n = 0;
     d->cfg.ack_endpoint = NULL;
     d->cfg.journal = NULL;
+    memset(&d->cfg.aws, 0, sizeof d->cfg.aws); /* fe_aws.c reads cfg itself */
     d->ack_ep = strdup(cfg->ack_endpoint ? cfg->ack_endpoint : cfg->ack_bind);
     if (d->cfg.max_inflight == 0)
         d->cfg.max_inflight = 1;
@@ -621,7 +673,8 @@ fe_daemon *fe_daemon_new(uv_loop_t *loop, const fe_config *cfg,
     d->jobs_tab = calloc(d->cfg.max_inflight, sizeof(fe_job));
     msgpack_sbuffer_init(&d->sbuf);
     msgpack_zone_init(&d->zone, 4096);
-    d->sink = (fe_source_sink){ s_submit, s_failed, s_src_done, d, cfg->once };
+    d->sink = (fe_source_sink){ s_submit, s_failed, s_src_done, d, cfg->once,
+                               s_is_done };
     uv_timer_init(loop, &d->tick);
     d->tick.data = d;
     d->reg = tg_metrics_new();
@@ -708,6 +761,11 @@ int fe_daemon_exit_code(const fe_daemon *d)
 const char *fe_daemon_endpoint(const fe_daemon *d)
 {
     return d->cfg.bind;
+}
+
+tg_metrics *fe_daemon_metrics(fe_daemon *d)
+{
+    return d->reg;
 }
 
 int fe_daemon_metrics_port(const fe_daemon *d)

@@ -15,7 +15,9 @@
  * (attempt + 1) up to max_attempts, then given up and counted as failed.
  * The job id is a hash of the identity, so acks from an earlier attempt or
  * from before a fetcher restart still count.  On start the journal is
- * replayed and jobs already done are skipped.
+ * replayed and jobs already done are skipped; sources that know a job's
+ * identity before downloading it (S3 listings) ask sink->is_done() first
+ * and do not fetch it at all.
  */
 #ifndef FE_DAEMON_H
 #define FE_DAEMON_H
@@ -27,6 +29,27 @@
 #include "fe_source.h"
 #include "tg_config.h"
 #include "tg_daemon.h"
+#include "tg_metrics.h"
+
+/* fetcher.aws.*, fetcher.sqs.*, fetcher.sns.*: read by fe_aws.c when the
+ * fetcher is built with fetcher/aws. */
+typedef struct fe_aws_config {
+    char *assume_role_arn, *external_id, *ca_file;
+    bool validate_digests;
+    uint64_t poll_interval;     /* ms */
+    char *start;
+    uint64_t lookback;          /* ms */
+    uint64_t sqs_visibility, sqs_wait; /* ms */
+    uint64_t sqs_max_receives;
+    char *sqs_dlq_url;
+    tg_strlist sns_topics;      /* non-empty = run the SNS endpoint */
+    char *sns_listen;
+    uint64_t sns_port;
+    char *sns_journal;          /* NULL = <state_dir>/fetcher/sns.journal */
+    bool sns_confirm;
+    uint64_t sns_max_age;       /* ms */
+    char *sns_host_pattern;
+} fe_aws_config;
 
 typedef struct fe_config {
     char *bind;             /* job PUSH endpoint (bind) */
@@ -42,6 +65,7 @@ typedef struct fe_config {
     uint64_t sndhwm;
     uint64_t metrics_port;
     char *journal;          /* NULL = <state_dir>/fetcher/checkpoint.journal */
+    fe_aws_config aws;
 } fe_config;
 
 extern const tg_conf_entry fe_config_table[];
@@ -69,6 +93,10 @@ bool fe_daemon_finished(const fe_daemon *d);
 
 /* 0 when every input was processed without errors, 1 otherwise. */
 int fe_daemon_exit_code(const fe_daemon *d);
+
+/* The metrics registry (borrowed; lives as long as d), for sources'
+ * counters. */
+tg_metrics *fe_daemon_metrics(fe_daemon *d);
 
 /* The bound metrics port, or -1. */
 int fe_daemon_metrics_port(const fe_daemon *d);

@@ -59,6 +59,13 @@ typedef struct fe_source_sink {
     /* --once: a source that can (an S3 listing, an SQS queue) takes what is
      * there now, submits it and calls done(), i.e. behaves as finite. */
     bool once;
+    /* Optional (may be NULL): true when the job with this identity is
+     * already done according to the checkpoint journal, with its commit
+     * status in *status (0 ok, 1 input errors).  Lets a source skip the
+     * download of an object it can name before fetching it (S3 listings
+     * carry the ETag); such an object is not submitted, and no commit
+     * follows. */
+    bool (*is_done)(void *ud, const char *identity, int *status);
 } fe_source_sink;
 
 typedef struct fe_source_ops {

@@ -1,7 +1,9 @@
 /*
  * main.c - trailguard-fetcher: arguments, configuration, signals; the work
  * is in fe_daemon.c.  Sources: the `fetcher.sources` list (local files,
- * directories, "-" for stdin) plus any extra command-line arguments.
+ * directories, "-" for stdin, s3://, sqs://) plus any extra command-line
+ * arguments, and the SNS endpoint when fetcher.sns.topics is set (AWS
+ * sources are built in fe_aws.c).
  * Exit status: 0 = stopped, or a finite run with every input processed
  * cleanly; 1 = a finite run in which some input failed; 2 = usage;
  * 3 = configuration or start-up failure.
@@ -16,7 +18,7 @@
 
 #include "fe_daemon.h"
 #ifdef TG_HAVE_AWS
-#include "aws_runtime.h"
+#include "fe_aws.h"
 #endif
 #include "tg_daemon.h"
 #include "tg_log.h"
@@ -85,33 +87,35 @@ static void s_watch_parent(uv_loop_t *loop, uv_timer_t *t, void *data)
     }
 }
 
-/* An s3:// or sqs:// source (fetcher/aws).  False with the error logged. */
-static bool s_add_remote(uv_loop_t *loop, fe_daemon *d, void **rt,
-                         const char *uri, bool once)
+/* An s3:// or sqs:// source (uri), or the SNS endpoint (uri NULL), from
+ * fetcher/aws.  False with the error logged. */
+static bool s_add_remote(uv_loop_t *loop, fe_daemon *d, void **aws,
+                         const fe_config *cfg, const tg_daemon_common *common,
+                         const char *uri)
 {
 #ifdef TG_HAVE_AWS
     char err[512];
-    if (!*rt && !(*rt = aws_runtime_new(loop, NULL, err, sizeof err))) {
+    if (!*aws && !(*aws = fe_aws_new(loop, d, cfg, common, err, sizeof err))) {
         tg_log_error("AWS set-up failed: %s", err);
         return false;
     }
-    fe_source *src = aws_source_from_uri(*rt, uri, once, err, sizeof err);
-    if (!src) {
+    if (uri && fe_aws_add_uri(*aws, uri, cfg->once, err, sizeof err) != 0) {
         tg_log_error("source %s: %s", uri, err);
         return false;
     }
-    if (fe_daemon_add_source(d, &src) != 0) {
-        src->ops->free(src);
-        tg_log_error("source %s: too many sources", uri);
+    if (!uri && fe_aws_add_sns(*aws, err, sizeof err) != 0) {
+        tg_log_error("sns endpoint: %s", err);
         return false;
     }
     return true;
 #else
     (void)loop;
     (void)d;
-    (void)rt;
-    (void)once;
-    tg_log_error("source %s: AWS sources are not built into this fetcher", uri);
+    (void)aws;
+    (void)cfg;
+    (void)common;
+    tg_log_error("source %s: AWS sources are not built into this fetcher",
+                 uri ? uri : "sns (fetcher.sns.topics)");
     return false;
 #endif
 }
@@ -172,7 +176,7 @@ int main(int argc, char **argv)
 
     uv_loop_t loop;
     uv_loop_init(&loop);
-    void *rt = NULL; /* aws_runtime, created for the first s3:// or sqs:// source */
+    void *aws = NULL; /* fe_aws, created for the first AWS source */
     int exit_code = 3; /* start-up failure; 0/1 are a finished run */
     fe_daemon *d = fe_daemon_new(&loop, &cfg, &common, err, sizeof err);
     if (!d) {
@@ -194,7 +198,7 @@ int main(int argc, char **argv)
                 paths[n++] = all[i];
                 continue;
             }
-            ok = s_add_remote(&loop, d, &rt, all[i], cfg.once);
+            ok = s_add_remote(&loop, d, &aws, &cfg, &common, all[i]);
         }
         fe_source *src = ok && n ? fe_local_new(paths, n, cfg.inline_data) : NULL;
         free(paths);
@@ -204,6 +208,8 @@ int main(int argc, char **argv)
             goto out;
         }
     }
+    if (cfg.aws.sns_topics.n && !s_add_remote(&loop, d, &aws, &cfg, &common, NULL))
+        goto out;
     s_main m = { d, NULL };
     tg_daemon *td = m.td = tg_daemon_new(&loop, &s_info, s_on_stop, NULL, &m);
     if (!td) {
@@ -217,6 +223,9 @@ int main(int argc, char **argv)
         tg_log_error("source start failed: %s", err);
         fe_daemon_stop(d);
     }
+#ifdef TG_HAVE_AWS
+    fe_aws_started(aws);
+#endif
     uv_timer_t parent_watch;
     s_watch_parent(&loop, &parent_watch, &m);
     uv_run(&loop, UV_RUN_DEFAULT);
@@ -226,7 +235,7 @@ int main(int argc, char **argv)
 out:
     fe_daemon_free(d);
 #ifdef TG_HAVE_AWS
-    aws_runtime_free(rt);
+    fe_aws_free(aws);
 #endif
     uv_run(&loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&loop) != 0)

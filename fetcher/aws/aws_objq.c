@@ -400,6 +400,19 @@ void aws_objq_add(aws_objq *q, const char *bucket, const char *key,
     o->key = aws_strdup(key);
     o->etag = aws_strdup(etag);
     o->tag = tag;
+    int done_status = 0;
+    if (q->o.skip_done && etag && *etag && q->sink && q->sink->is_done) {
+        aws_buf id;
+        aws_buf_init(&id);
+        aws_buf_printf(&id, "%s/%s/%s", bucket, key, etag);
+        bool done = q->sink->is_done(q->sink->ud, aws_buf_str(&id), &done_status);
+        aws_buf_fini(&id);
+        if (done) {
+            q->st.skipped_done++;
+            s_result(q, o, done_status, true, NULL);
+            return;
+        }
+    }
     s_push(&q->q_head, &q->q_tail, o);
     s_pump(q);
 }

@@ -39,11 +39,15 @@ typedef struct aws_objq_opts {
     bool path_style;
     bool virtual_host;
     const char *region;        /* default bucket region; NULL = us-east-1 */
+    /* Ask sink->is_done() before fetching an object whose ETag is known;
+     * a done object gets its result (committed, the journal's status)
+     * at once, without a GetObject. */
+    bool skip_done;
 } aws_objq_opts;
 
 typedef struct aws_objq_stats {
     uint64_t fetched, fetch_errors, submitted, rejected, committed,
-        failed_jobs, region_redirects, bytes;
+        failed_jobs, region_redirects, bytes, skipped_done;
 } aws_objq_stats;
 
 typedef struct aws_objq_cbs {

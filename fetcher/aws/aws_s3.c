@@ -649,6 +649,7 @@ fe_source *aws_s3_source_new(const aws_s3_opts *opts, aws_client *client,
                         .max_object = s->o.max_object,
                         .path_style = s->o.path_style,
                         .virtual_host = s->o.virtual_host,
+                        .skip_done = true,
                         .region = opts->region ? opts->region
                                   : cfg->region ? cfg->region : "us-east-1"};
     aws_objq_cbs cbs = {s_obj_result, s_obj_fetched, s_obj_progress,
@@ -671,6 +672,7 @@ const aws_s3_stats *aws_s3_source_stats(const fe_source *src)
     s->st.submitted = q->submitted;
     s->st.rejected = q->rejected;
     s->st.bytes = q->bytes;
+    s->st.skipped_done = q->skipped_done;
     s->st.region_redirects += q->region_redirects - s->qr_seen;
     s->qr_seen = q->region_redirects;
     return &s->st;

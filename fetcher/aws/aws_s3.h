@@ -67,6 +67,7 @@ typedef struct aws_s3_stats {
     uint64_t fetched, fetch_errors, submitted, rejected, committed, failed_jobs;
     uint64_t region_redirects;
     uint64_t bytes;
+    uint64_t skipped_done;      /* the fetcher's journal had it: not fetched */
 } aws_s3_stats;
 
 /*

@@ -538,6 +538,39 @@ static void test_runtime_from_uri(void)
     aws_test_drain(&loop);
 }
 
+/* Objects the fetcher's journal already has (sink->is_done) are not
+ * downloaded again: no GetObject, no job, and the pass still completes. */
+static bool s_is_done(void *ud, const char *identity, int *status)
+{
+    (void)ud;
+    *status = 0;
+    return strstr(identity, "_aaaa.json.gz/") || strstr(identity, "_bbbb.json.gz/");
+}
+
+static void test_once_skips_done(void)
+{
+    aws_s3_opts o = {.uri = "s3://trail", .once = true};
+    fe_source *src = s_new_source(&o);
+    sink_state s = {0};
+    s.src = src;
+    fe_source_sink k = sink_of(&s);
+    k.is_done = s_is_done;
+    char err[128];
+    ASSERT_EQ(src->ops->start(src, &loop, &k, err, sizeof err), 0);
+    ASSERT(aws_test_run_until(&loop, &s.done, 20000));
+    ASSERT_EQ(s.failed, 0);
+    ASSERT_EQ(s.njobs, 2);
+    ASSERT_EQ(s_has_job(&s, "_aaaa.json.gz"), 0);
+    ASSERT_EQ(s_has_job(&s, "_bbbb.json.gz"), 0);
+    ASSERT_EQ(s_has_job(&s, "_plain.json"), 1);
+    const aws_s3_stats *stt = aws_s3_source_stats(src);
+    ASSERT_EQ(stt->listed, 4);
+    ASSERT_EQ(stt->fetched, 2);
+    ASSERT_EQ(stt->skipped_done, 2);
+    ASSERT_EQ(stt->committed, 2);     /* the skipped two count as done */
+    s_finish_source(src, &s);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -564,6 +597,7 @@ int main(void)
     now0 = time(NULL);
     s_seed();
     TG_RUN(&st, test_once_discovery);
+    TG_RUN(&st, test_once_skips_done);
     TG_RUN(&st, test_backpressure);
     TG_RUN(&st, test_prefix_and_inner_uri);
     TG_RUN(&st, test_region_discovery);

@@ -11,7 +11,7 @@
 // Without --upstream it also plays the credential endpoints the chain
 // talks to: STS (AssumeRoleWithWebIdentity, AssumeRole), EC2 IMDSv2 and the
 // ECS container endpoint, plus a few test routes (/echo, /big, /slow,
-// /status, /__stats).
+// /status, /__stats, /__log: the request log).
 'use strict';
 const http = require('http');
 const crypto = require('crypto');
@@ -39,6 +39,8 @@ for (const kv of (process.env.TG_PEER_KEYS || 'AKIDTGTEST:tgTestSecretKey/012345
   const i = kv.indexOf(':');
   if (i > 0) keys.set(kv.slice(0, i), kv.slice(i + 1));
 }
+// Every request but the /__ routes, "METHOD URL [X-Amz-Target]" (GET /__log).
+const reqlog = [];
 const stats = { verified: 0, rejected: 0, unsigned: 0, sts: 0, imds: 0, ecs: 0, tokens: [] };
 const expirySec = parseInt(process.env.TG_PEER_EXPIRY_S || '3600', 10);
 let issued = 0;
@@ -200,11 +202,17 @@ function proxy(req, res, body) {
   const up = new URL(upstream);
   // Keep Host: it is signed and s3rver checks the signature too.
   const headers = Object.assign({}, req.headers);
+  // stats.pending: proxied requests the upstream has not answered yet (a
+  // long poll outlives a client that went away; tests wait for 0).
+  stats.pending = (stats.pending || 0) + 1;
+  let settled = false;
+  const settle = () => { if (!settled) { settled = true; stats.pending--; } };
   const r = http.request({ host: up.hostname, port: up.port, method: req.method, path: req.url, headers }, (ur) => {
+    settle();
     res.writeHead(ur.statusCode, ur.headers);
     ur.pipe(res);
   });
-  r.on('error', (e) => reply(res, 502, 'text/plain', 'upstream: ' + e.message));
+  r.on('error', (e) => { settle(); reply(res, 502, 'text/plain', 'upstream: ' + e.message); });
   r.end(body);
 }
 
@@ -215,6 +223,8 @@ const handler = (req, res) => {
   req.on('end', async () => {
     const body = Buffer.concat(chunks);
     if (req.url === '/__stats') return reply(res, 200, 'application/json', JSON.stringify(stats));
+    if (req.url === '/__log') return reply(res, 200, 'application/json', JSON.stringify(reqlog));
+    reqlog.push(req.method + ' ' + req.url + (req.headers['x-amz-target'] ? ' ' + req.headers['x-amz-target'] : ''));
     if (fauxqs && req.url.startsWith('/__queue/')) {
       const q = fauxqs.inspectQueue(decodeURIComponent(req.url.slice(9)));
       return q ? reply(res, 200, 'application/json', JSON.stringify(q)) : reply(res, 404, 'text/plain', 'no queue');
