@@ -14,6 +14,17 @@
  * number literals, string bytes).  Values borrow from the payload or live in
  * evt->arena; both stay valid until ev_event_reset().
  *
+ * json.value is defined on the JSON text but is usually answered from the
+ * map: for a pointer of plain ASCII object keys ending on a string, the
+ * decoder's string (simdjson, plus its lenient rewrite of what simdjson
+ * rejects, parser/decode/pa_jsonfix.h) has exactly the bytes our fastjson-
+ * style unescaping gives, escapes and lone surrogates included.  The one
+ * exception is invalid UTF-8, which the decoder turns into U+FFFD; strings
+ * holding a 0xEF byte therefore go to the raw text, as do arrays on the way,
+ * empty maps (possibly cut by the decoder's depth limit), floats, zero,
+ * objects and arrays.  tests/cloudtrail/test_ev_ct_fast.c checks both paths
+ * against each other.
+ *
  * Known, deliberate differences from the Go plugin (see the spec's
  * "inference" notes):
  *   - raw JSON fields copy strings and keys byte-for-byte.  fastjson does so

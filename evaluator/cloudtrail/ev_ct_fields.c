@@ -4,7 +4,7 @@
  *
  * DESIGN
  * Most fields are "Rule S" lookups (spec/cloudtrail-fields.md section 0.3)
- * described by a key path in s_paths[]; the others have their own small
+ * described by a key path in ev_ct_paths[]; the others have their own small
  * function below, named after the field.  Simple values come from the msgpack
  * map; JSON-text values (section 0.4) from the raw bytes via ev_ct_json.
  * Synthesised strings (ct.info, s3.uri) are built in the event arena.
@@ -16,19 +16,9 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Key paths of the Rule S fields (at most 3 keys), with the key lengths so
- * that lookups need no strlen. */
-typedef struct ct_key {
-    const char *s;
-    size_t len;
-} ct_key;
-typedef struct ct_path {
-    size_t n;           /* 0: the field is not a simple path */
-    ct_key k[3];
-} ct_path;
-
+/* Key paths of the Rule S fields (see ev_ct_int.h). */
 #define K(lit) {lit, sizeof(lit) - 1}
-static const ct_path s_paths[CT__PLUGIN_COUNT] = {
+const ev_ct_path ev_ct_paths[CT__PLUGIN_COUNT] = {
     [CT_ID] = {1, {K("eventID")}},
     [CT_ERROR] = {1, {K("errorCode")}},
     [CT_ERRORMESSAGE] = {1, {K("errorMessage")}},
@@ -98,16 +88,7 @@ static bool s_is_str(const msgpack_object *v)
 /* Rule S: 1 and the string (or "" for a non-string) when v exists, else 0. */
 static int s_rule_s(const msgpack_object *v, ev_val *out)
 {
-    if (!v)
-        return 0;
-    if (v->type == MSGPACK_OBJECT_STR && v->via.str.ptr) {
-        out->s = v->via.str.ptr;
-        out->len = v->via.str.size;
-    } else {
-        out->s = "";
-        out->len = 0;
-    }
-    return 1;
+    return ev_ct_rule_s(v, out);
 }
 
 static bool s_val_eq(const ev_val *v, const char *lit)
@@ -123,13 +104,10 @@ static int s_literal(ev_val *out, const char *lit)
     return 1;
 }
 
+/* Rule S over ev_ct_paths[id] (n >= 1).  Returns 0 or 1. */
 static int s_path_field(const msgpack_object *m, int id, ev_val *out)
 {
-    const ct_path *p = &s_paths[id];
-    const msgpack_object *o = m;
-    for (size_t i = 0; i < p->n && o; i++)
-        o = ev_ct_mp_getn(o, p->k[i].s, p->k[i].len);
-    return s_rule_s(o, out);
+    return ev_ct_path_get(m, &ev_ct_paths[id], out);
 }
 
 /* "true" only for JSON true; any other present value "false". */
@@ -538,15 +516,16 @@ static int s_u64(ev_vals *out, int present, uint64_t u)
     return 1;
 }
 
-int ev_ct_extract_plugin(ev_event *evt, const ev_ct_record *r, int id,
-                         const ev_field_arg *arg, ev_vals *out)
+/* The fields that are not a simple key path (those are read inline by the
+ * callers through ev_ct_path_get()). */
+static int s_extract_other(ev_event *evt, const ev_ct_record *r, int id,
+                           const ev_field_arg *arg, ev_vals *out)
 {
     const msgpack_object *m = r->map;
     ev_val *v = &out->vals[0];
     const char *fail;
     uint64_t u = 0;
     int rc;
-    memset(v, 0, sizeof(*v));
     switch (id) {
     case CT_SHORTSRC: rc = s_shortsrc(m, v); break;
     case CT_USER: rc = s_user(m, v, &fail); break;
@@ -580,11 +559,19 @@ int ev_ct_extract_plugin(ev_event *evt, const ev_ct_record *r, int id,
     case EC2_IMAGEIDS:
         return s_imageids(evt, m, arg && arg->has_arg, arg ? arg->index : 0, out);
     default:
-        if (id < 0 || id >= CT__PLUGIN_COUNT || s_paths[id].n == 0)
-            return -1;
-        rc = s_path_field(m, id, v);
-        break;
+        return -1;
     }
     out->n = rc > 0 ? 1 : 0;
     return rc > 0 ? 1 : rc;
+}
+
+int ev_ct_extract_plugin(ev_event *evt, const ev_ct_record *r, int id,
+                         const ev_field_arg *arg, ev_vals *out)
+{
+    if (id >= 0 && id < CT__PLUGIN_COUNT && ev_ct_paths[id].n > 0) {
+        int rc = s_path_field(r->map, id, &out->vals[0]);
+        out->n = (size_t)rc;
+        return rc;
+    }
+    return s_extract_other(evt, r, id, arg, out);
 }

@@ -98,6 +98,9 @@ static inline const msgpack_object *ev_ct_mp_getn(const msgpack_object *o,
     const msgpack_object_kv *end = kv + o->via.map.size;
     for (; kv < end; kv++) {
         const msgpack_object *k = &kv->key;
+        /* size first: one compare rejects most keys.  For a key that is not
+         * a string the union read is meaningless but harmless, and the type
+         * test then rejects it. */
         if (k->via.str.size == klen && k->type == MSGPACK_OBJECT_STR &&
             ev_ct_bytes_eq(k->via.str.ptr, key, klen))
             return &kv->val;
@@ -122,7 +125,48 @@ static inline const msgpack_object *ev_ct_mp_path(const msgpack_object *root,
     return o;
 }
 
-/* Extract one of the 73 plugin fields (id < CT__PLUGIN_COUNT). */
+/* Rule S (spec section 0.3): 1 and the string ("" for a non-string value)
+ * when v exists, else 0.  *out borrows from v. */
+static inline int ev_ct_rule_s(const msgpack_object *v, ev_val *out)
+{
+    if (!v)
+        return 0;
+    if (v->type == MSGPACK_OBJECT_STR && v->via.str.ptr) {
+        out->s = v->via.str.ptr;
+        out->len = v->via.str.size;
+    } else {
+        out->s = "";
+        out->len = 0;
+    }
+    return 1;
+}
+
+/* Key paths of the Rule S fields (at most 3 keys), with the key lengths so
+ * that lookups need no strlen.  n == 0: the field is not a simple path. */
+typedef struct ev_ct_key {
+    const char *s;
+    size_t len;
+} ev_ct_key;
+typedef struct ev_ct_path {
+    size_t n;
+    ev_ct_key k[3];
+} ev_ct_path;
+
+/* Indexed by field id (< CT__PLUGIN_COUNT); defined in ev_ct_fields.c. */
+extern const ev_ct_path ev_ct_paths[];
+
+/* Rule S over the path p (p->n >= 1): 0 or 1, see ev_ct_rule_s(). */
+static inline int ev_ct_path_get(const msgpack_object *m, const ev_ct_path *p,
+                                 ev_val *out)
+{
+    const msgpack_object *o = ev_ct_mp_getn(m, p->k[0].s, p->k[0].len);
+    for (size_t i = 1; i < p->n && o; i++)
+        o = ev_ct_mp_getn(o, p->k[i].s, p->k[i].len);
+    return ev_ct_rule_s(o, out);
+}
+
+/* Extract one of the 73 plugin fields (id < CT__PLUGIN_COUNT).  The caller
+ * has zeroed out->vals[0] and out->n. */
 int ev_ct_extract_plugin(ev_event *evt, const ev_ct_record *r, int id,
                          const ev_field_arg *arg, ev_vals *out);
 

@@ -348,8 +348,15 @@ static int s_extract(void *ud, ev_event *evt, const ev_field_def *def,
         return -1;
     memset(v, 0, sizeof(*v));
     out->n = 0;
-    if (def->id < CT__PLUGIN_COUNT)
+    if (def->id >= 0 && def->id < CT__PLUGIN_COUNT) {
+        const ev_ct_path *p = &ev_ct_paths[def->id];
+        if (p->n > 0) { /* most fields: a key path, read here inline */
+            rc = ev_ct_path_get(r->map, p, v);
+            out->n = (size_t)rc;
+            return rc;
+        }
         return ev_ct_extract_plugin(evt, r, def->id, arg, out);
+    }
     switch (def->id) {
     case EVT_NUM: return s_num(out, evt->num);
     case EVT_RAWTIME: return s_num(out, evt->ts_ns);
