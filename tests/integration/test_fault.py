@@ -102,16 +102,32 @@ for frac, child in ((0.05, "parser-0"), (0.25, "evaluator-0"), (0.45, "notifier-
                lambda: lines() >= frac * nexp or run.poll() is not None, 120, 0.002)
     if run.poll() is not None:
         break
-    old = h.wait_for("pid of " + child, lambda: pids().get(child), 10)
-    if child == "notifier-0":
-        notifier_kill_at = lines()
+    # Hold the fetcher while another stage is killed and restarted: it
+    # decides when the run is complete, so a fast pipeline cannot finish
+    # between the progress check and the kill.
+    fetcher = pids().get("fetcher-0") if child != "fetcher-0" else None
+    if fetcher:
+        try:
+            os.kill(fetcher, signal.SIGSTOP)
+        except ProcessLookupError:
+            fetcher = None
     try:
-        os.kill(old, signal.SIGKILL)
-    except ProcessLookupError:
-        continue
-    killed.append(child)
-    h.wait_for(child + " restarted",
-               lambda: pids().get(child) not in (None, 0, old) or run.poll() is not None, 30)
+        old = h.wait_for("pid of " + child, lambda: pids().get(child), 10)
+        if child == "notifier-0":
+            notifier_kill_at = lines()
+        try:
+            os.kill(old, signal.SIGKILL)
+        except ProcessLookupError:
+            continue
+        killed.append(child)
+        h.wait_for(child + " restarted",
+                   lambda: pids().get(child) not in (None, 0, old) or run.poll() is not None, 30)
+    finally:
+        if fetcher:
+            try:
+                os.kill(fetcher, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
     if not status_ok and run.poll() is None:
         st = subprocess.run([h.exe("trailguard"), "status", rd], capture_output=True,
                             text=True, timeout=20, env=env)
