@@ -17,6 +17,16 @@
  * whole-request deadline once a request has begun (slowloris), and
  * nothing while the handler holds the request.
  *
+ * TLS: a connection of a TLS server also owns an SSL object whose two
+ * memory BIOs are its only I/O.  s_on_read writes the ciphertext into the
+ * read BIO, finishes the handshake, then decrypts everything available
+ * (SSL_read until it wants more) into rbuf and hands the plaintext to the
+ * same path plain bytes take (s_plain_in).  Writes go through SSL_write,
+ * and whatever OpenSSL queued in the write BIO (records, alerts,
+ * close_notify) is drained into one uv_write (s_tls_flush).  Decrypting
+ * everything at once means no plaintext is ever left inside OpenSSL while
+ * reading is stopped: it lands in the backlog like plain bytes would.
+ *
  * Lifetime: a connection is freed when both its handles are closed; the
  * server when its listener is closed and no connection is left.  libuv
  * runs pending write callbacks (ECANCELED) before close callbacks, so
@@ -26,6 +36,8 @@
 
 #include <errno.h>
 #include <http_parser.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +59,8 @@ struct tg_http_server {
     bool listen_open;
     size_t nconns;
     tg_http_conn *conns;        /* doubly linked */
+    SSL_CTX *tls;               /* NULL = plain HTTP */
+    uint64_t tls_failures;
 };
 
 
@@ -68,6 +82,9 @@ struct tg_http_conn {
     char *backlog;
     size_t backlog_len;
     char remote[64];
+    SSL *ssl;                   /* TLS only; owns rbio and wbio */
+    BIO *rbio, *wbio;           /* ciphertext in / out */
+    bool tls_up;                /* handshake finished */
     char rbuf[16384];
 };
 
@@ -318,20 +335,15 @@ static void s_on_write(uv_write_t *req, int status)
     free(w);
 }
 
-/* Takes ownership of nothing: text is copied. */
-static int s_write_raw(tg_http_conn *c, const char *text, size_t len,
-                       bool close_after)
+/* Queue d (len bytes) on the socket.  Takes ownership of d (malloc'd). */
+static int s_write_out(tg_http_conn *c, char *d, size_t len, bool close_after)
 {
-    if (c->closing)
-        return -1;
     s_write *w = calloc(1, sizeof *w);
-    char *d = w ? malloc(len ? len : 1) : NULL;
-    if (!d) {
-        free(w);
+    if (!w) {
+        free(d);
         s_conn_close(c);
         return -1;
     }
-    memcpy(d, text, len);
     w->conn = c;
     w->close_after = close_after;
     w->data = d;
@@ -343,6 +355,49 @@ static int s_write_raw(tg_http_conn *c, const char *text, size_t len,
         return -1;
     }
     return 0;
+}
+
+/* Send what OpenSSL queued in the write BIO (nothing queued: a
+ * close_after still closes). */
+static int s_tls_flush(tg_http_conn *c, bool close_after)
+{
+    size_t n = (size_t)BIO_ctrl_pending(c->wbio);
+    if (n == 0) {
+        if (close_after)
+            s_conn_close(c);
+        return 0;
+    }
+    char *d = malloc(n);
+    if (!d || BIO_read(c->wbio, d, (int)n) != (int)n) {
+        free(d);
+        s_conn_close(c);
+        return -1;
+    }
+    return s_write_out(c, d, n, close_after);
+}
+
+/* Takes ownership of nothing: text is copied (or encrypted). */
+static int s_write_raw(tg_http_conn *c, const char *text, size_t len,
+                       bool close_after)
+{
+    if (c->closing)
+        return -1;
+    if (c->ssl) {
+        if (!c->tls_up || (len && SSL_write(c->ssl, text, (int)len) != (int)len)) {
+            s_conn_close(c);
+            return -1;
+        }
+        if (close_after)
+            SSL_shutdown(c->ssl);           /* queue close_notify */
+        return s_tls_flush(c, close_after);
+    }
+    char *d = malloc(len ? len : 1);
+    if (!d) {
+        s_conn_close(c);
+        return -1;
+    }
+    memcpy(d, text, len);
+    return s_write_out(c, d, len, close_after);
 }
 
 static void s_write_resp(tg_http_conn *c, tg_http_resp *r)
@@ -378,10 +433,21 @@ static void s_error_resp(tg_http_conn *c, int status)
 
 /* ---- connection --------------------------------------------------------- */
 
+static void s_tls_count(tg_http_conn *c, const char *why)
+{
+    tg_http_server *s = c->srv;
+    s->tls_failures++;
+    if (s->opts.on_tls_failure)
+        s->opts.on_tls_failure(c->remote, why, s->ud);
+}
+
 static void s_on_timer(uv_timer_t *t)
 {
     tg_http_conn *c = t->data;
-    if (c->in_request && !c->waiting)
+    if (c->ssl && !c->tls_up) {             /* handshake too slow */
+        s_tls_count(c, "handshake timeout");
+        s_conn_close(c);
+    } else if (c->in_request && !c->waiting)
         s_error_resp(c, 408);
     else if (!c->waiting)
         s_conn_close(c);
@@ -479,6 +545,69 @@ static void s_on_alloc(uv_handle_t *h, size_t sz, uv_buf_t *buf)
     *buf = uv_buf_init(c->rbuf, sizeof c->rbuf);
 }
 
+/* Plaintext from the client (decrypted when TLS). */
+static void s_plain_in(tg_http_conn *c, const char *data, size_t n)
+{
+    if (c->waiting)
+        s_keep_backlog(c, data, n);
+    else
+        s_feed(c, data, n);
+}
+
+/* A fatal TLS error: alert (if OpenSSL queued one), close, count it when
+ * it happened during the handshake. */
+static void s_tls_fail(tg_http_conn *c)
+{
+    if (!c->tls_up)
+        s_tls_count(c, "handshake failed");
+    ERR_clear_error();
+    s_stop_reading(c);
+    uv_timer_stop(&c->timer);
+    s_tls_flush(c, true);
+}
+
+/* Ciphertext in: finish the handshake, then decrypt all there is. */
+static void s_tls_in(tg_http_conn *c, const char *data, size_t n)
+{
+    ERR_clear_error();
+    if (BIO_write(c->rbio, data, (int)n) != (int)n) {
+        s_conn_close(c);
+        return;
+    }
+    if (!c->tls_up) {
+        int rc = SSL_do_handshake(c->ssl);
+        if (rc != 1) {
+            if (SSL_get_error(c->ssl, rc) == SSL_ERROR_WANT_READ)
+                s_tls_flush(c, false);
+            else
+                s_tls_fail(c);
+            return;
+        }
+        c->tls_up = true;
+        s_arm_idle(c);              /* the handshake deadline ends */
+    }
+    /* stop where plain reading would stop: after a response that closes
+     * or an error response (a deferred response keeps the backlog) */
+    while (!c->closing && (c->reading || c->waiting)) {
+        int r = SSL_read(c->ssl, c->rbuf, (int)sizeof c->rbuf);
+        if (r > 0) {
+            s_plain_in(c, c->rbuf, (size_t)r);
+            continue;
+        }
+        int e = SSL_get_error(c->ssl, r);
+        if (e == SSL_ERROR_WANT_READ)
+            break;
+        if (e == SSL_ERROR_ZERO_RETURN) {   /* close_notify: like EOF */
+            s_conn_close(c);
+            return;
+        }
+        s_tls_fail(c);
+        return;
+    }
+    if (!c->closing)
+        s_tls_flush(c, false);      /* tickets, key updates */
+}
+
 static void s_on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 {
     tg_http_conn *c = st->data;
@@ -488,10 +617,10 @@ static void s_on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
         s_conn_close(c);
         return;
     }
-    if (n > 0 && c->waiting)
-        s_keep_backlog(c, buf->base, (size_t)n);
+    if (n > 0 && c->ssl)
+        s_tls_in(c, buf->base, (size_t)n);
     else if (n > 0)
-        s_feed(c, buf->base, (size_t)n);
+        s_plain_in(c, buf->base, (size_t)n);
 }
 
 static void s_start_reading(tg_http_conn *c)
@@ -506,8 +635,10 @@ static void s_start_reading(tg_http_conn *c)
 
 static void s_server_maybe_free(tg_http_server *s)
 {
-    if (s->closing && !s->listen_open && s->nconns == 0)
+    if (s->closing && !s->listen_open && s->nconns == 0) {
+        SSL_CTX_free(s->tls);
         free(s);
+    }
 }
 
 static void s_conn_on_close(uv_handle_t *h)
@@ -516,6 +647,7 @@ static void s_conn_on_close(uv_handle_t *h)
     if (--c->open_handles > 0)
         return;
     tg_http_server *s = c->srv;
+    SSL_free(c->ssl);
     free(c->backlog);
     free(c);
     s->nconns--;
@@ -585,8 +717,67 @@ static void s_on_connection(uv_stream_t *ls, int status)
     }
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
-    s_arm_idle(c);
+    if (s->tls) {
+        c->ssl = SSL_new(s->tls);
+        c->rbio = BIO_new(BIO_s_mem());
+        c->wbio = BIO_new(BIO_s_mem());
+        if (!c->ssl || !c->rbio || !c->wbio) {
+            BIO_free(c->rbio);
+            BIO_free(c->wbio);
+            c->rbio = c->wbio = NULL;
+            s_conn_close(c);
+            return;
+        }
+        SSL_set_bio(c->ssl, c->rbio, c->wbio);   /* ssl owns both */
+        SSL_set_accept_state(c->ssl);
+        /* the handshake gets the whole-request deadline */
+        uv_timer_start(&c->timer, s_on_timer, s->opts.request_timeout_ms, 0);
+    } else {
+        s_arm_idle(c);
+    }
     s_start_reading(c);
+}
+
+/* ---- TLS context -------------------------------------------------------- */
+
+static void s_ssl_err(char *err, size_t errlen, const char *what,
+                      const char *file)
+{
+    char why[256] = "unknown error";
+    unsigned long e = ERR_peek_error();     /* the root cause */
+    if (e)
+        ERR_error_string_n(e, why, sizeof why);
+    ERR_clear_error();
+    snprintf(err, errlen, "tls: %s %s: %s", what, file ? file : "", why);
+}
+
+/* TLS 1.2+ server context from PEM files; NULL with detail in err. */
+static SSL_CTX *s_tls_ctx(const char *cert, const char *key, char *err,
+                          size_t errlen)
+{
+    if (!key)
+        key = cert;
+    ERR_clear_error();
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) {
+        s_ssl_err(err, errlen, "context", NULL);
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+                                 SSL_OP_CIPHER_SERVER_PREFERENCE);
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+        s_ssl_err(err, errlen, "certificate", cert);
+    } else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+        s_ssl_err(err, errlen, "private key", key);
+    } else if (SSL_CTX_check_private_key(ctx) != 1) {
+        s_ssl_err(err, errlen, "key does not match certificate", key);
+    } else {
+        return ctx;
+    }
+    SSL_CTX_free(ctx);
+    return NULL;
 }
 
 
@@ -625,6 +816,19 @@ tg_http_server *tg_http_server_new(uv_loop_t *loop, const char *addr,
         s->opts.idle_timeout_ms = 30000;
     if (!s->opts.max_connections)
         s->opts.max_connections = 256;
+    if (s->opts.tls_cert_file) {
+        s->tls = s_tls_ctx(s->opts.tls_cert_file, s->opts.tls_key_file, err,
+                           errlen);
+        if (!s->tls) {
+            free(s);
+            return NULL;
+        }
+    } else if (s->opts.tls_key_file) {
+        snprintf(err, errlen, "tls: a key file needs a certificate file");
+        free(s);
+        return NULL;
+    }
+    s->opts.tls_cert_file = s->opts.tls_key_file = NULL;   /* borrowed */
     s->loop = loop;
     s->handler = handler;
     s->ud = ud;
@@ -656,6 +860,16 @@ int tg_http_server_port(const tg_http_server *s)
 size_t tg_http_server_connections(const tg_http_server *s)
 {
     return s->nconns;
+}
+
+uint64_t tg_http_server_tls_failures(const tg_http_server *s)
+{
+    return s->tls_failures;
+}
+
+bool tg_http_server_tls(const tg_http_server *s)
+{
+    return s->tls != NULL;
 }
 
 static void s_listen_on_close(uv_handle_t *h)

@@ -23,6 +23,16 @@
  * (Connection: close, HTTP/1.0 without keep-alive).  The response always
  * carries Content-Length; chunked request bodies are accepted.
  *
+ * TLS (optional, OpenSSL): with tls_cert_file set, every connection is
+ * TLS 1.2 or newer.  OpenSSL never touches the socket: two memory BIOs
+ * sit between it and libuv (ciphertext read by uv_read goes into one,
+ * what OpenSSL wants sent is drained from the other into uv_write), so
+ * nothing blocks and no thread is used.  The handshake must finish within
+ * request_timeout_ms; a failed or timed-out handshake closes the
+ * connection and is counted (tg_http_server_tls_failures()).  Every limit
+ * above applies to the decrypted bytes exactly as over plain TCP.  A
+ * response that closes the connection is followed by a close_notify.
+ *
  * Single-threaded: every call from the loop thread.
  */
 #ifndef TG_HTTP_H
@@ -66,13 +76,24 @@ typedef struct tg_http_opts {
                                    0 = 10000 */
     uint64_t idle_timeout_ms;   /* keep-alive idle; 0 = 30000 */
     unsigned max_connections;   /* 0 = 256 */
+    /* TLS: PEM certificate file (the leaf first, then any intermediate
+     * certificates) and PEM private key file (NULL = the key is in
+     * tls_cert_file).  NULL cert = plain HTTP.  Borrowed: read by
+     * tg_http_server_new() only. */
+    const char *tls_cert_file;
+    const char *tls_key_file;
+    /* Optional: called (with the handler's ud) for every counted TLS
+     * failure; reason is static text ("handshake failed", "handshake
+     * timeout").  Must not close the server. */
+    void (*on_tls_failure)(const char *remote, const char *reason, void *ud);
 } tg_http_opts;
 
 /*
  * Listen on addr:port (IPv4 or IPv6 literal; NULL = "127.0.0.1"; port 0 =
  * ephemeral, see tg_http_server_port()).  opts may be NULL.
  * Caller owns result; release with tg_http_server_close().  NULL on error
- * with detail in err.
+ * with detail in err (bad address, listen error, unreadable or
+ * mismatched TLS certificate/key: the file name and OpenSSL's reason).
  */
 tg_http_server *tg_http_server_new(uv_loop_t *loop, const char *addr,
                                    int port, const tg_http_opts *opts,
@@ -84,6 +105,14 @@ int tg_http_server_port(const tg_http_server *s);
 
 /* Number of open connections (for tests). */
 size_t tg_http_server_connections(const tg_http_server *s);
+
+/* TLS connections closed because the handshake failed (not TLS, bad
+ * version or cipher, bad record) or did not finish in time.  0 without
+ * TLS. */
+uint64_t tg_http_server_tls_failures(const tg_http_server *s);
+
+/* True when the server speaks TLS. */
+bool tg_http_server_tls(const tg_http_server *s);
 
 /*
  * Stop listening and close every connection.  Memory is freed by the

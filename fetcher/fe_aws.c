@@ -22,7 +22,7 @@ struct fe_aws {
     const tg_daemon_common *common;
     aws_runtime *rt;
     fe_source *sns;             /* borrowed: the daemon owns it */
-    tg_metric *m_sns_sig, *m_sns_rej;
+    tg_metric *m_sns_sig, *m_sns_rej, *m_sns_tls;
 };
 
 bool fe_aws_is_uri(const char *uri)
@@ -125,6 +125,14 @@ static void s_on_reject(int status, const char *reason, const char *remote,
                 reason, remote ? remote : "?");
 }
 
+static void s_on_tls_failure(const char *remote, const char *reason, void *ud)
+{
+    fe_aws *a = ud;
+    tg_metric_inc(a->m_sns_tls);
+    tg_log_info("sns tls handshake failed reason=\"%s\" remote=%s", reason,
+                remote && *remote ? remote : "?");
+}
+
 int fe_aws_add_sns(fe_aws *a, char *err, size_t errlen)
 {
     const fe_aws_config *c = &a->cfg->aws;
@@ -135,6 +143,7 @@ int fe_aws_add_sns(fe_aws *a, char *err, size_t errlen)
         "Errors by kind", (const char *[]){ "kind", kind, NULL })
     a->m_sns_sig = S_ERR("sns_signature");
     a->m_sns_rej = S_ERR("sns_rejected");
+    a->m_sns_tls = S_ERR("sns_tls");
 #undef S_ERR
     char journal[4096];
     if (c->sns_journal)
@@ -156,7 +165,11 @@ int fe_aws_add_sns(fe_aws *a, char *err, size_t errlen)
         .max_age_s = s_secs(c->sns_max_age, 1),
         .journal_path = journal,
         .confirm = c->sns_confirm,
+        /* fetcher.sns.tls_cert / sns.tls_key: native TLS when set */
+        .tls_cert_file = c->sns_tls_cert,
+        .tls_key_file = c->sns_tls_key,
         .on_reject = s_on_reject,
+        .on_tls_failure = s_on_tls_failure,
         .ud = a,
     };
     fe_source *src = aws_sns_source_new(&o, aws_runtime_client(a->rt),
@@ -168,12 +181,17 @@ int fe_aws_add_sns(fe_aws *a, char *err, size_t errlen)
     return s_add(a, src, "sns", err, errlen);
 }
 
+static bool s_sns_tls(const fe_aws *a)
+{
+    return a->cfg->aws.sns_tls_cert != NULL;
+}
+
 void fe_aws_started(fe_aws *a)
 {
     if (a && a->sns)
-        tg_log_info("sns endpoint listening addr=%s port=%d",
+        tg_log_info("sns endpoint listening addr=%s port=%d tls=%s",
                     a->cfg->aws.sns_listen ? a->cfg->aws.sns_listen : "127.0.0.1",
-                    aws_sns_source_port(a->sns));
+                    aws_sns_source_port(a->sns), s_sns_tls(a) ? "on" : "off");
 }
 
 void fe_aws_free(fe_aws *a)

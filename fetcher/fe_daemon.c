@@ -86,6 +86,10 @@ const tg_conf_entry fe_config_table[] = {
       "SNS endpoint: reject messages older than this" },
     { TG_CONF_STR, "sns.host_pattern", NULL, offsetof(fe_config, aws.sns_host_pattern),
       "SNS endpoint: ERE for certificate/SubscribeURL hosts (default: AWS SNS hosts)" },
+    { TG_CONF_STR, "sns.tls_cert", NULL, offsetof(fe_config, aws.sns_tls_cert),
+      "SNS endpoint: serve TLS with this PEM certificate (+ chain); unset = plain HTTP" },
+    { TG_CONF_STR, "sns.tls_key", NULL, offsetof(fe_config, aws.sns_tls_key),
+      "SNS endpoint: PEM private key for sns.tls_cert (default: in the cert file)" },
     TG_CONF_END,
 };
 

@@ -49,6 +49,8 @@ typedef struct fe_aws_config {
     bool sns_confirm;
     uint64_t sns_max_age;       /* ms */
     char *sns_host_pattern;
+    char *sns_tls_cert;         /* NULL = plain HTTP (TLS in a proxy) */
+    char *sns_tls_key;          /* NULL = in sns_tls_cert */
 } fe_aws_config;
 
 typedef struct fe_config {

@@ -47,6 +47,7 @@ typedef struct aws_sns {
     aws_sns_opts o;
     char **topics;
     char *listen_addr, *journal_path;
+    char *tls_cert, *tls_key;     /* NULL = plain HTTP */
     regex_t host_re;
     aws_client *client;
     aws_http *http;
@@ -394,6 +395,14 @@ static int s_compact_cb(tg_journal_writer *w, void *ud)
 
 /* ---- fe_source ops ---------------------------------------------------------------- */
 
+static void s_on_tls_failure(const char *remote, const char *reason, void *ud)
+{
+    aws_sns *s = ud;
+    s->st.tls_failures++;
+    if (s->o.on_tls_failure)
+        s->o.on_tls_failure(remote, reason, s->o.ud);
+}
+
 static int s_start(fe_source *src, uv_loop_t *loop, const fe_source_sink *sink,
                    char *err, size_t errlen)
 {
@@ -412,7 +421,10 @@ static int s_start(fe_source *src, uv_loop_t *loop, const fe_source_sink *sink,
     if (s->o.port >= 0) {
         /* The listener reads up to twice max_body so that the handler can
          * answer a clean 413 to moderately oversized messages. */
-        tg_http_opts ho = {.max_body_bytes = 2 * s->o.max_body};
+        tg_http_opts ho = {.max_body_bytes = 2 * s->o.max_body,
+                           .tls_cert_file = s->tls_cert,
+                           .tls_key_file = s->tls_key,
+                           .on_tls_failure = s_on_tls_failure};
         s->server = tg_http_server_new(loop, s->listen_addr, s->o.port, &ho,
                                        s_on_http, s, err, errlen);
         if (!s->server) {
@@ -481,6 +493,8 @@ static void s_free(fe_source *src)
     free(s->topics);
     free(s->listen_addr);
     free(s->journal_path);
+    free(s->tls_cert);
+    free(s->tls_key);
     regfree(&s->host_re);
     free(s);
 }
@@ -516,8 +530,11 @@ fe_source *aws_sns_source_new(const aws_sns_opts *o, aws_client *client,
         s->topics[i] = aws_strdup(o->topics[i]);
     s->listen_addr = aws_strdup(o->listen_addr ? o->listen_addr : "127.0.0.1");
     s->journal_path = aws_strdup(o->journal_path);
+    s->tls_cert = o->tls_cert_file ? aws_strdup(o->tls_cert_file) : NULL;
+    s->tls_key = o->tls_key_file ? aws_strdup(o->tls_key_file) : NULL;
     s->o.topics = NULL;
     s->o.listen_addr = s->o.journal_path = s->o.host_pattern = s->o.region = NULL;
+    s->o.tls_cert_file = s->o.tls_key_file = NULL;
     s->client = client;
     s->http = http;
     s->cfg = cfg;

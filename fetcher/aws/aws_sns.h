@@ -7,7 +7,8 @@
  *
  * DESIGN
  * Runs on the common HTTP server (tg_http, its own listener, or a shared
- * one through aws_sns_handle()).  For each POST:
+ * one through aws_sns_handle()).  The own listener serves TLS natively
+ * when tls_cert_file is set, else plain HTTP for a TLS proxy in front.  For each POST:
  *   parse (400) -> TopicArn allow-list (403) -> Timestamp within max_age
  *   (400, stale or from the future) -> SigningCertURL https + host pattern
  *   + .pem (403) -> fetch the certificate over verified TLS (cached by URL)
@@ -39,6 +40,11 @@
 typedef struct aws_sns_opts {
     const char *listen_addr;      /* NULL = "127.0.0.1" */
     int port;                     /* 0 = ephemeral; < 0 = no own listener */
+    /* Own listener speaks TLS 1.2+ with this PEM certificate (chain
+     * allowed) and key (NULL = in the certificate file); NULL = plain
+     * HTTP (TLS terminated by a proxy or load balancer in front).  Copied;
+     * the files are read in start(), which fails on a bad pair. */
+    const char *tls_cert_file, *tls_key_file;
     const char *const *topics;    /* allowed TopicArns (required) */
     size_t ntopics;
     const char *host_pattern;     /* POSIX ERE; NULL = AWS_SNS_HOST_PATTERN */
@@ -55,6 +61,9 @@ typedef struct aws_sns_opts {
     /* Called for every rejected request (reason is static text). */
     void (*on_reject)(int status, const char *reason, const char *remote,
                       void *ud);
+    /* Optional: a TLS handshake on the own listener failed or timed out
+     * (reason is static text). */
+    void (*on_tls_failure)(const char *remote, const char *reason, void *ud);
     void *ud;
 } aws_sns_opts;
 
@@ -64,6 +73,7 @@ typedef struct aws_sns_stats {
     uint64_t rej_malformed, rej_topic, rej_stale, rej_cert_url, rej_cert,
         rej_signature, rej_size, rej_method, rej_journal;
     uint64_t cert_fetches, replayed;
+    uint64_t tls_failures;        /* own TLS listener: failed handshakes */
 } aws_sns_stats;
 
 /*

@@ -247,6 +247,25 @@ static void s_add(aws_sns_obj **v, int *n, int *cap, const char *b,
     (*v)[(*n)++].etag = aws_strdup(etag);
 }
 
+/* EventBridge "Object Created" from aws.s3: the key is given as it is
+ * (not URL-encoded, unlike S3 event notifications), so it is taken
+ * verbatim.  Other detail-types and sources name nothing. */
+static void s_eventbridge(json_t *j, aws_sns_obj **objs, int *n, int *cap)
+{
+    const char *dt = json_string_value(json_object_get(j, "detail-type"));
+    const char *src = json_string_value(json_object_get(j, "source"));
+    json_t *d = json_object_get(j, "detail");
+    const char *b = json_string_value(
+        json_object_get(json_object_get(d, "bucket"), "name"));
+    json_t *o = json_object_get(d, "object");
+    const char *k = json_string_value(json_object_get(o, "key"));
+    const char *et = json_string_value(json_object_get(o, "etag"));
+    if (!dt || strcmp(dt, "Object Created") || !src || strcmp(src, "aws.s3") ||
+        !b || !*b || !k || !*k)
+        return;
+    s_add(objs, n, cap, b, k, et);
+}
+
 int aws_sns_objects(const char *message, aws_sns_obj **objs)
 {
     *objs = NULL;
@@ -280,6 +299,8 @@ int aws_sns_objects(const char *message, aws_sns_obj **objs)
             s_add(objs, &n, &cap, b, dk, et);
             free(dk);
         }
+    } else if (json_is_object(json_object_get(j, "detail"))) {
+        s_eventbridge(j, objs, &n, &cap);
     }
     json_decref(j);
     return n;

@@ -2,8 +2,9 @@
  * aws_sns_msg.h - SNS HTTP(S) delivery messages: parsing, the exact string
  * to sign, signature verification (SignatureVersion 1 = SHA1withRSA,
  * 2 = SHA256withRSA), SigningCertURL checks, and the S3 objects a
- * Notification refers to (CloudTrail {s3Bucket, s3ObjectKey[]} or S3
- * event notifications).  Pure functions; no I/O.
+ * Notification refers to (CloudTrail {s3Bucket, s3ObjectKey[]}, S3 event
+ * notifications, EventBridge S3 "Object Created" events).  Pure
+ * functions; no I/O.
  *
  * Owner: AWS ingestion (fetcher/aws/).  Format: spec/aws-formats.md s3.
  */
@@ -56,10 +57,15 @@ typedef struct aws_sns_obj {
     char *bucket, *key, *etag;   /* owned; etag may be NULL */
 } aws_sns_obj;
 
-/* Objects named by a Notification's Message.  Returns the count (objs is
- * malloc'd, free with aws_sns_objs_free()), 0 for messages that name none
- * (S3 test events, unrelated JSON), -1 when the Message is not JSON.
- * S3 event keys are URL-decoded ('+' is a space). */
+/* Objects named by a Notification's Message (or an SQS body): a
+ * CloudTrail notification {s3Bucket, s3ObjectKey[]}, an S3 event
+ * notification {Records[]} (ObjectCreated:* only), or an EventBridge event
+ * {detail-type "Object Created", source "aws.s3", detail{bucket, object}}.
+ * Returns the count (objs is malloc'd, free with aws_sns_objs_free()), 0
+ * for messages that name none (S3 test events, other events, unrelated
+ * JSON), -1 when the Message is not JSON.  S3 event notification keys
+ * are URL-decoded ('+' is a space); CloudTrail and EventBridge keys are
+ * plain and taken as they are. */
 int aws_sns_objects(const char *message, aws_sns_obj **objs);
 void aws_sns_objs_free(aws_sns_obj *objs, int n);
 

@@ -8,8 +8,9 @@
  * AmazonSQS.*, SigV4 service "sqs") with MessageSystemAttributeNames
  * ApproximateReceiveCount.  A body is an SNS envelope (Type Notification,
  * RawMessageDelivery=false) whose Message is a CloudTrail notification
- * {s3Bucket, s3ObjectKey[]} or an S3 event, or one of those two directly
- * (raw delivery).  Keys outside /CloudTrail/ are ignored unless enabled;
+ * {s3Bucket, s3ObjectKey[]}, an S3 event or an EventBridge S3 "Object
+ * Created" event, or one of those directly (raw delivery; an EventBridge
+ * rule targeting the queue).  Keys outside /CloudTrail/ are ignored unless enabled;
  * S3 test events and messages naming nothing are deleted at once.
  *
  * The objects of a message become jobs through aws_objq; the message is

@@ -14,7 +14,11 @@
  * name are served by s3rver behind the SigV4 verifier.  Checked: status
  * codes, jobs and their bytes, dedup, certificate cache, confirmation,
  * and the journal: an unfinished notification is fetched again after a
- * restart, a finished one is not.
+ * restart, a finished one is not.  The endpoint also serves TLS natively
+ * (the same 127.0.0.1 certificate): signed messages POSTed over https
+ * are accepted or refused as over http, plain http to the TLS port is a
+ * counted handshake failure, and a key that does not match the
+ * certificate fails start().
  */
 #include "aws_client.h"
 #include "aws_sns.h"
@@ -95,6 +99,7 @@ static void s_put(const char *key, const char *body)
 }
 
 static int sns_port;
+static const char *sns_scheme = "http";
 
 static long s_post(const char *name)
 {
@@ -117,7 +122,7 @@ static long s_post(const char *name)
         aws_sns_msg_fini(&msg);
     }
     char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", sns_port);
+    snprintf(url, sizeof url, "%s://127.0.0.1:%d/", sns_scheme, sns_port);
     aws_http_header h[] = {{"x-amz-sns-message-type", type},
                            {"Content-Type", "text/plain; charset=UTF-8"}};
     aws_http_request rq = {.method = "POST", .url = url, .headers = h,
@@ -185,18 +190,31 @@ static void s_wait_jobs(sink_state *s, int n)
     ASSERT_EQ(s->n, n);
 }
 
-static fe_source *s_new_source(void)
+static fe_source *s_new_source_tls(const char *journal, const char *cert,
+                                   const char *key)
 {
     const char *topics[] = {TOPIC};
+    char cbuf[512] = "", kbuf[512] = "";
+    if (cert)
+        snprintf(cbuf, sizeof cbuf, "%s", P(cert));
+    if (key)
+        snprintf(kbuf, sizeof kbuf, "%s", P(key));
     aws_sns_opts o = {.port = 0, .topics = topics, .ntopics = 1,
                       .host_pattern = "^127\\.0\\.0\\.1(:[0-9]+)?$",
-                      .journal_path = P("journal/sns.jrnl"), .confirm = true,
-                      .region = "us-east-1"};
+                      .journal_path = P(journal), .confirm = true,
+                      .region = "us-east-1",
+                      .tls_cert_file = cert ? cbuf : NULL,
+                      .tls_key_file = key ? kbuf : NULL};
     char err[256] = "";
     fe_source *src = aws_sns_source_new(&o, client, http, &cfg, err, sizeof err);
     if (!src)
         TG_FAIL_("aws_sns_source_new: %s", err);
     return src;
+}
+
+static fe_source *s_new_source(void)
+{
+    return s_new_source_tls("journal/sns.jrnl", NULL, NULL);
 }
 
 /* ---- tests ------------------------------------------------------------------------- */
@@ -309,6 +327,51 @@ static void test_endpoint(void)
     aws_test_drain(&loop);
 }
 
+/* The endpoint's own TLS listener: SNS POSTs over https. */
+static void test_endpoint_tls(void)
+{
+    fe_source *src = s_new_source_tls("sns-tls.jrnl", "tls.crt", "tls.key");
+    sink_state s = {0};
+    fe_source_sink k = {.submit = s_submit, .failed = s_failed, .done = s_done, .ud = &s};
+    char err[256] = "";
+    ASSERT_EQ(src->ops->start(src, &loop, &k, err, sizeof err), 0);
+    sns_port = aws_sns_source_port(src);
+    ASSERT(sns_port > 0);
+    sns_scheme = "https";           /* verified against tls.crt (aws_http) */
+    ASSERT_EQ(s_post("good2"), 200);
+    s_wait_jobs(&s, 1);
+    ASSERT(s_find(&s, "_one.json.gz") >= 0);
+    ASSERT_STR_EQ(s.data[0], "body-one");
+    ASSERT_EQ(s_post("good1"), 200);
+    s_wait_jobs(&s, 2);
+    ASSERT_EQ(s_post("forged"), 403);
+    ASSERT_EQ(s_post("oversized"), 413);
+    ASSERT_EQ(aws_sns_source_stats(src)->tls_failures, 0);
+    /* plain http to the TLS port: no HTTP answer, a counted failure */
+    sns_scheme = "http";
+    long st_plain = s_post("good2");
+    ASSERT(st_plain < 100 || st_plain > 599);
+    ASSERT_EQ(aws_sns_source_stats(src)->tls_failures, 1);
+    sns_scheme = "https";
+    ASSERT_EQ(s_post("good2"), 200);          /* still serving; duplicate */
+    ASSERT_EQ(aws_sns_source_stats(src)->duplicates, 1);
+    ASSERT_EQ(aws_sns_source_stats(src)->accepted, 2);
+    for (int i = 0; i < s.n; i++)
+        src->ops->commit(src, s.ref[i], 0);
+    src->ops->stop(src);
+    src->ops->free(src);
+    aws_test_drain(&loop);
+    s_sink_fini(&s);
+    sns_scheme = "http";
+    /* a key that is not the certificate's: start() fails, with a reason */
+    src = s_new_source_tls("sns-tls2.jrnl", "tls.crt", "sign.key");
+    err[0] = '\0';
+    ASSERT(src->ops->start(src, &loop, &k, err, sizeof err) != 0);
+    ASSERT(strstr(err, "tls") != NULL);
+    src->ops->free(src);
+    aws_test_drain(&loop);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -364,6 +427,7 @@ int main(void)
 
     TG_RUN(&st, test_independent_checks);
     TG_RUN(&st, test_endpoint);
+    TG_RUN(&st, test_endpoint_tls);
 
     char *stats = NULL;
     ASSERT_EQ(aws_test_http_get(tls_peer.port, "/__stats", &stats), -1); /* https */

@@ -3,8 +3,10 @@
  * and S3) behind the loopback SigV4 verifier: SNS-wrapped CloudTrail
  * notifications, raw S3 events, S3 test events, digest keys, delete only
  * after every job of a message is committed, visibility extension while
- * jobs run, redelivery after a job is given up, and dead-lettering of a
- * poison message after max_receives.
+ * jobs run, redelivery after a job is given up, dead-lettering of a
+ * poison message after max_receives, and EventBridge "Object Created"
+ * events (raw and SNS-wrapped; keys verbatim, while the same key in an S3
+ * event notification is URL-encoded).
  *
  * Owner: AWS ingestion (tests/aws/).
  */
@@ -115,6 +117,8 @@ static char *s_sns_wrap(const char *inner)
 
 typedef struct sink_state {
     char *uri[64];
+    char *id[64];
+    char *data[64];
     void *ref[64];
     int n, failed, dead;
 } sink_state;
@@ -125,6 +129,8 @@ static int s_submit(void *ud, fe_source *src, const fe_job_desc *j)
     sink_state *s = ud;
     ASSERT(s->n < 64);
     s->uri[s->n] = strdup(j->uri);
+    s->id[s->n] = strdup(j->identity ? j->identity : "");
+    s->data[s->n] = j->data ? strndup(j->data, j->len) : strdup("");
     s->ref[s->n++] = j->ref;
     return 0;
 }
@@ -253,12 +259,116 @@ static void test_sqs(void)
     src->ops->stop(src);
     src->ops->free(src);
     aws_test_drain(&loop);
-    for (int i = 0; i < s.n; i++)
+    for (int i = 0; i < s.n; i++) {
         free(s.uri[i]);
+        free(s.id[i]);
+        free(s.data[i]);
+    }
     char *stats = NULL;
     ASSERT_EQ(aws_test_http_get(peer.port, "/__stats", &stats), 200);
     ASSERT(strstr(stats, "\"rejected\":0,"));
     free(stats);
+}
+
+
+/* S3 -> EventBridge -> SQS bodies (and EventBridge -> SNS -> SQS). */
+#define KE_DIR "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/27/"
+#define KE KE_DIR "111122223333_CloudTrail_us-east-1_20261127T1900Z_a+b c%41.json.gz"
+/* the same key as an S3 event notification spells it */
+#define KE_S3 KE_DIR "111122223333_CloudTrail_us-east-1_20261127T1900Z_a%2Bb+c%2541.json.gz"
+
+static char *s_eventbridge(const char *type, const char *source, const char *key,
+                           const char *etag)
+{
+    json_t *j = json_pack(
+        "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:[s],s:{s:s,s:{s:s},s:{s:s,s:i,s:s,s:s},"
+        "s:s,s:s}}",
+        "version", "0", "id", "17793124-05d4-b198-2fde-7ededc63b103",
+        "detail-type", type, "source", source, "account", "111122223333",
+        "time", "2026-11-27T19:00:00Z", "region", "us-east-1",
+        "resources", "arn:aws:s3:::trail",
+        "detail", "version", "0", "bucket", "name", "trail",
+        "object", "key", key, "size", 5, "etag", etag, "sequencer", "0064D39",
+        "reason", "PutObject", "requester", "111122223333");
+    ASSERT_NOT_NULL(j);
+    char *t = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    return t;
+}
+
+static void test_sqs_eventbridge(void)
+{
+    s_spin(1500);           /* let the previous source's long poll expire */
+    s_put(KE, "plus space percent");
+    s_put(K(5), "five");
+    char *m = s_eventbridge("Object Created", "aws.s3", KE, "etag-eb-1");
+    s_send(m);              /* raw: an EventBridge rule targets the queue */
+    free(m);
+    char *inner = s_eventbridge("Object Created", "aws.s3", K(5), "etag-eb-2");
+    m = s_sns_wrap(inner);  /* EventBridge -> SNS -> SQS */
+    s_send(m);
+    free(m);
+    free(inner);
+    char ev[1024];
+    snprintf(ev, sizeof ev, "{\"Records\":[{\"eventVersion\":\"2.1\",\"eventSource\":"
+             "\"aws:s3\",\"eventName\":\"ObjectCreated:Put\",\"s3\":{\"bucket\":"
+             "{\"name\":\"trail\"},\"object\":{\"key\":\"%s\",\"size\":18,"
+             "\"eTag\":\"etag-s3\"}}}]}", KE_S3);
+    s_send(ev);
+    m = s_eventbridge("Object Deleted", "aws.s3", K(5), "etag-eb-3");
+    s_send(m);
+    free(m);
+    m = s_eventbridge("Object Created", "aws.other", K(5), "etag-eb-4");
+    s_send(m);
+    free(m);
+
+    aws_sqs_opts o = {.queue_url = qurl, .wait_s = 1};
+    char err[256] = "";
+    fe_source *src = aws_sqs_source_new(&o, client, &cfg, err, sizeof err);
+    ASSERT_NOT_NULL(src);
+    sink_state s = {0};
+    fe_source_sink k = {.submit = s_submit, .failed = s_failed, .done = s_done, .ud = &s};
+    ASSERT_EQ(src->ops->start(src, &loop, &k, err, sizeof err), 0);
+    ASSERT(s_wait_jobs(&s, 3, 15000));
+    const aws_sqs_stats *t = aws_sqs_source_stats(src);
+    for (int i = 0; i < 100 && t->ignored < 2; i++)
+        s_spin(50);
+    s_spin(300);
+    ASSERT_EQ(s.n, 3);
+    ASSERT_EQ(t->ignored, 2);               /* Object Deleted, other source */
+    ASSERT_EQ(t->unparseable, 0);
+    ASSERT_EQ(s.failed, 0);
+    /* the EventBridge key was used as given (the object exists only under
+     * it), and the S3 event's encoded key names the same object once
+     * decoded: two jobs for it, one per message (identity = its ETag) */
+    int a = s_find(&s, "/trail/" KE, 0);
+    ASSERT(a >= 0);
+    int b = s_find(&s, "/trail/" KE, a + 1);
+    ASSERT(b > a);
+    ASSERT_STR_EQ(s.uri[a], "s3://trail/" KE);
+    ASSERT_STR_EQ(s.uri[b], "s3://trail/" KE);
+    ASSERT_STR_EQ(s.data[a], "plus space percent");
+    ASSERT_STR_EQ(s.data[b], "plus space percent");
+    bool eb_first = strcmp(s.id[a], "trail/" KE "/etag-eb-1") == 0;
+    ASSERT_STR_EQ(s.id[eb_first ? a : b], "trail/" KE "/etag-eb-1");
+    ASSERT_STR_EQ(s.id[eb_first ? b : a], "trail/" KE "/etag-s3");
+    int c = s_find(&s, "_k5.json.gz", 0);
+    ASSERT(c >= 0);
+    ASSERT_STR_EQ(s.id[c], "trail/" K(5) "/etag-eb-2");
+    ASSERT_STR_EQ(s.data[c], "five");
+    for (int i = 0; i < s.n; i++)
+        src->ops->commit(src, s.ref[i], 0);
+    for (int i = 0; i < 100 && s_count("q", NULL) != 0; i++)
+        s_spin(50);
+    ASSERT_EQ(s_count("q", NULL), 0);
+    src->ops->stop(src);
+    src->ops->free(src);
+    aws_test_drain(&loop);
+    for (int i = 0; i < s.n; i++) {
+        free(s.uri[i]);
+        free(s.id[i]);
+        free(s.data[i]);
+    }
 }
 
 /* --once (sink->once): drain what is queued now, then done(). */
@@ -299,8 +409,11 @@ static void test_sqs_once(void)
     src->ops->stop(src);
     src->ops->free(src);
     aws_test_drain(&loop);
-    for (int i = 0; i < s.n; i++)
+    for (int i = 0; i < s.n; i++) {
         free(s.uri[i]);
+        free(s.id[i]);
+        free(s.data[i]);
+    }
 }
 
 static void s_queue_url(const char *name, char *out, size_t n)
@@ -337,6 +450,7 @@ int main(void)
     chain = aws_creds_chain_new(&loop, &p, 1);
     client = aws_client_new(http, chain);
     TG_RUN(&st, test_sqs);
+    TG_RUN(&st, test_sqs_eventbridge);
     TG_RUN(&st, test_sqs_once);
     aws_client_free(client);
     aws_creds_chain_free(chain);
