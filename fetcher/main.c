@@ -219,18 +219,25 @@ int main(int argc, char **argv)
     char extra[64];
     snprintf(extra, sizeof extra, "metrics_port=%d", fe_daemon_metrics_port(d));
     tg_daemon_ready(td, fe_daemon_endpoint(d), extra);
-    if (fe_daemon_start(d, err, sizeof err) != 0) {
+    bool start_failed = fe_daemon_start(d, err, sizeof err) != 0;
+    if (start_failed) {
         tg_log_error("source start failed: %s", err);
         fe_daemon_stop(d);
     }
 #ifdef TG_HAVE_AWS
-    fe_aws_started(aws);
+    if (!start_failed)
+        fe_aws_started(aws);
 #endif
     uv_timer_t parent_watch;
     s_watch_parent(&loop, &parent_watch, &m);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_close((uv_handle_t *)&parent_watch, NULL);
-    exit_code = fe_daemon_finished(d) ? fe_daemon_exit_code(d) : 0;
+    /* A source that could not start is a start-up failure (exit 3), even
+     * though the daemon then stopped cleanly. */
+    if (start_failed)
+        exit_code = 3;
+    else
+        exit_code = fe_daemon_finished(d) ? fe_daemon_exit_code(d) : 0;
     s_close_td(&m);
 out:
     fe_daemon_free(d);
