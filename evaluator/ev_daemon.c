@@ -240,6 +240,107 @@ int ev_daemon_reload(ev_daemon *d)
 
 /* ---- evaluation ------------------------------------------------------ */
 
+/* The ruleset hash rides in every alert's output_fields under this key, so
+ * each alert names the rule set that judged it.  Falco sorts output_fields
+ * keys (strcmp); the key is inserted at its sorted place, the rest of the
+ * JSON stays byte for byte what ev_alert_json() wrote. */
+#define S_RULESET_KEY "trailguard.ruleset"
+
+/* Index just past the JSON string starting at p[i] == '"', or n. */
+static size_t s_json_skip_str(const char *p, size_t i, size_t n)
+{
+    for (i++; i < n; i++) {
+        if (p[i] == '\\')
+            i++;
+        else if (p[i] == '"')
+            return i + 1;
+    }
+    return n;
+}
+
+/* Index just past the JSON value starting at p[i], or n. */
+static size_t s_json_skip_val(const char *p, size_t i, size_t n)
+{
+    int depth = 0;
+    while (i < n) {
+        char c = p[i];
+        if (c == '"') {
+            i = s_json_skip_str(p, i, n);
+            if (depth == 0)
+                return i;
+            continue;
+        }
+        if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (depth == 0)
+                return i;
+            if (--depth == 0)
+                return i + 1;
+        } else if (c == ',' && depth == 0) {
+            return i;
+        }
+        i++;
+    }
+    return n;
+}
+
+/* Insert "trailguard.ruleset":"<hash>" into the output_fields of the alert
+ * JSON at d->json[off...].  A ,"output_fields":{ cannot occur inside a JSON
+ * string (its quote would be escaped), so the first one is the member. */
+static void s_add_ruleset(ev_daemon *d, size_t off)
+{
+    static const char member[] = ",\"output_fields\":{";
+    const size_t klen = sizeof(S_RULESET_KEY) - 1;
+    char *p = d->json.p;
+    size_t n = d->json.len;
+    char *m = memmem(p + off, n - off, member, sizeof(member) - 1);
+    if (!m || !d->ruleset)
+        return;
+    size_t i = (size_t)(m - p) + sizeof(member) - 1, at = n;
+    bool at_end = false;
+    while (i < n) {
+        if (p[i] == '}') {          /* end: append */
+            at = i;
+            at_end = true;
+            break;
+        }
+        if (p[i] != '"')
+            return;                 /* not what ev_alert_json writes */
+        size_t ke = s_json_skip_str(p, i, n);
+        if (ke >= n)
+            return;
+        size_t len = ke - i - 2;
+        int c = memcmp(p + i + 1, S_RULESET_KEY, len < klen ? len : klen);
+        if (c == 0 && len == klen)
+            return;                 /* the rule's own field of that name */
+        if (c > 0 || (c == 0 && len > klen)) {
+            at = i;
+            break;
+        }
+        if (ke >= n || p[ke] != ':')
+            return;
+        i = s_json_skip_val(p, ke + 1, n);
+        if (i < n && p[i] == ',')
+            i++;
+    }
+    if (at >= n)
+        return;
+    ev_strbuf *t = &d->scratch;
+    ev_strbuf_reset(t);
+    if (at_end && p[at - 1] != '{')
+        ev_strbuf_puts(t, ",");
+    ev_strbuf_puts(t, "\"" S_RULESET_KEY "\":");
+    ev_json_put_str(t, d->ruleset, strlen(d->ruleset));
+    if (!at_end)
+        ev_strbuf_puts(t, ",");
+    size_t add = t->len;
+    ev_strbuf_put(&d->json, t->p, add);      /* grow */
+    p = d->json.p;
+    memmove(p + at + add, p + at, n - at);
+    memcpy(p + at, t->p, add);
+}
+
 static int s_on_match(const ev_rule *rule, ev_event *evt, void *ud)
 {
     ev_daemon *d = ud;
@@ -259,6 +360,7 @@ static int s_on_match(const ev_rule *rule, ev_event *evt, void *ud)
     a->text_len = d->text.len - a->text_off;
     a->json_off = d->json.len;
     ev_alert_json(d->engine, rule, evt, &d->json);
+    s_add_ruleset(d, a->json_off);
     a->json_len = d->json.len - a->json_off;
     /* stable id */
     ev_strbuf_reset(&d->scratch);
@@ -582,7 +684,9 @@ ev_daemon *ev_daemon_new(uv_loop_t *loop, const ev_config *cfg,
     for (size_t i = 0; i < cfg->rules.n; i++)
         d->cfg.rules.v[i] = strdup(cfg->rules.v[i]);
     d->cfg.rules.n = cfg->rules.n;
-    msgpack_zone_init(&d->zone, 1 << 16);
+    /* one chunk holds a whole batch (~64 KB of msgpack unpacks to ~150 KB
+     * of objects): msgpack_zone_clear() keeps it, so no malloc per batch */
+    msgpack_zone_init(&d->zone, 1 << 20);
     msgpack_sbuffer_init(&d->sbuf);
     ev_strbuf_init(&d->text);
     ev_strbuf_init(&d->json);

@@ -13,6 +13,7 @@
 #include <zmq.h>
 
 #include "nt_dedup.h"
+#include "nt_order.h"
 #include "nt_output.h"
 #ifdef TG_HAVE_OUTPUTS
 #include "nt_sink_output.h"
@@ -26,16 +27,20 @@
 #define S_MAX_ACKERS 32
 #define S_DRAIN_MS 5000
 #define S_TICK_MS 500
+#define S_MAX_HELD 256         /* frames held for per-job order */
+#define S_MAX_JOBS 4096        /* jobs whose next batch index is known */
 
 const tg_conf_entry nt_config_table[] = {
     { TG_CONF_STR, "bind", "ipc:///run/trailguard/alerts", offsetof(nt_config, bind),
       "alert PULL endpoint (evaluators connect here)" },
     { TG_CONF_STRLIST, "output", "json", offsetof(nt_config, output),
-      "built-in outputs: json, text (stdout), file:PATH, text-file:PATH" },
+      "outputs by spec: json, text (stdout), file:PATH, text-file:PATH, "
+      "webhook:URL, http:URL, syslog:ADDRESS, securityhub[:REGION], "
+      "cloudwatch:LOG_GROUP" },
     { TG_CONF_NODE, "outputs", NULL, offsetof(nt_config, outputs),
       "output modules (webhook, securityhub, ...): list of mappings" },
     { TG_CONF_STR, "min_priority", "debug", offsetof(nt_config, min_priority),
-      "built-in outputs skip alerts less severe than this" },
+      "outputs given by spec (notifier.output) skip alerts less severe than this" },
     { TG_CONF_BOOL, "file_sync", "true", offsetof(nt_config, file_sync),
       "fdatasync output files before acknowledging a batch" },
     { TG_CONF_UINT, "dedup_window", "250000", offsetof(nt_config, dedup_window),
@@ -46,6 +51,9 @@ const tg_conf_entry nt_config_table[] = {
       "dedup journal durability: always, batch, never" },
     { TG_CONF_DURATION, "retry_interval", "1s", offsetof(nt_config, retry_interval),
       "retry a batch an output failed to take after this long" },
+    { TG_CONF_DURATION, "order_wait", "120s", offsetof(nt_config, order_wait),
+      "hold a job's batch this long for the batch before it (per-job order); "
+      "0 = deliver in arrival order" },
     { TG_CONF_UINT, "rcvhwm", "64", offsetof(nt_config, rcvhwm),
       "alert frames queued per evaluator connection" },
     { TG_CONF_UINT, "metrics.port", "9104", offsetof(nt_config, metrics_port),
@@ -71,6 +79,7 @@ struct nt_daemon {
     nt_output *out[S_MAX_OUTPUTS];
     size_t nout;
     nt_dedup *dedup;
+    nt_order *order;            /* NULL: arrival order */
     s_acker ackers[S_MAX_ACKERS];
     size_t nackers;
     uint64_t retry_ms;
@@ -90,7 +99,8 @@ struct nt_daemon {
     msgpack_sbuffer sbuf;
     tg_metric *m_frames_in, *m_frames_out, *m_records_in, *m_records_out,
         *m_dups, *m_err_bad, *m_err_output, *m_err_ack, *m_err_journal,
-        *m_inflight, *m_queue, *m_latency, *m_window, *m_decode_errors;
+        *m_inflight, *m_queue, *m_latency, *m_window, *m_decode_errors,
+        *m_held, *m_late;
 };
 
 static int s_prio(tg_str p)
@@ -177,6 +187,7 @@ static void s_sync_drops(tg_zsock *s, uint64_t *seen, tg_metric *m)
 }
 
 static void s_close_all(nt_daemon *d);
+static bool s_take_held(nt_daemon *d);
 
 static void s_batch_done(nt_daemon *d)
 {
@@ -192,9 +203,13 @@ static void s_batch_done(nt_daemon *d)
     d->busy = false;
     tg_metric_set(d->m_inflight, 0);
     tg_metric_set(d->m_queue, 0);
+    if (d->order) {
+        const tg_msg_alerts *a = &d->msg.u.alerts;
+        nt_order_done(d->order, a->hdr.job, a->hdr.index, a->hdr.count);
+    }
     if (d->stopping)
         s_close_all(d);
-    else
+    else if (!s_take_held(d))
         tg_zsock_resume_recv(d->in);
 }
 
@@ -318,14 +333,11 @@ static void s_prepare(nt_daemon *d)
     }
 }
 
-static void s_on_recv(tg_zsock *s, const void *data, size_t len, void *ud)
+/* Decode a frame and start delivering it.  Unless `now`, a batch whose
+ * predecessor in its job is not done yet is held (nt_order.h). */
+static void s_accept(nt_daemon *d, const void *data, size_t len, bool now)
 {
-    nt_daemon *d = ud;
     char err[160];
-    (void)s;
-    if (d->busy || d->closed)
-        return;
-    tg_metric_inc(d->m_frames_in);
     if (len > d->frame_cap) {
         free(d->frame);
         d->frame = malloc(len);
@@ -353,6 +365,15 @@ static void s_on_recv(tg_zsock *s, const void *data, size_t len, void *ud)
         return;
     }
     const tg_msg_alerts *a = &d->msg.u.alerts;
+    if (!now && d->order &&
+        !nt_order_ready(d->order, a->hdr.job, a->hdr.index, a->hdr.count) &&
+        nt_order_hold(d->order, a->hdr.job, a->hdr.index, data, len, uv_now(d->loop)) == 0) {
+        tg_log_debug("batch held for order job=%016" PRIx64 " index=%u",
+                     a->hdr.job, a->hdr.index);
+        tg_metric_set(d->m_held, (double)nt_order_held(d->order));
+        s_take_held(d); /* over the bound: the oldest goes now */
+        return;
+    }
     tg_metric_add(d->m_records_in, a->nalerts);
     tg_metric_add(d->m_decode_errors, a->nerrors);
     d->busy = true;
@@ -362,6 +383,38 @@ static void s_on_recv(tg_zsock *s, const void *data, size_t len, void *ud)
     tg_zsock_pause_recv(d->in);
     s_prepare(d);
     s_run_outputs(d);
+}
+
+/* Start the next held frame that may go now; true if one was started. */
+static bool s_take_held(nt_daemon *d)
+{
+    void *frame;
+    size_t len;
+    bool stale, late;
+    while (d->order && !d->busy && !d->closed && !d->stopping &&
+           nt_order_take(d->order, uv_now(d->loop), &frame, &len, &stale, &late)) {
+        tg_metric_set(d->m_held, (double)nt_order_held(d->order));
+        if (!stale) {
+            if (late) {
+                tg_metric_inc(d->m_late);
+                tg_log_warn("batch delivered out of job order after waiting "
+                            "order_wait for the batch before it");
+            }
+            s_accept(d, frame, len, true);
+        }
+        free(frame);
+    }
+    return d->busy;
+}
+
+static void s_on_recv(tg_zsock *s, const void *data, size_t len, void *ud)
+{
+    nt_daemon *d = ud;
+    (void)s;
+    if (d->busy || d->closed)
+        return;
+    tg_metric_inc(d->m_frames_in);
+    s_accept(d, data, len, false);
 }
 
 /* ---- timers, lifecycle ----------------------------------------------- */
@@ -376,6 +429,8 @@ static void s_on_tick(uv_timer_t *t)
     nt_daemon *d = t->data;
     s_sync_drops(d->in, &d->drops_seen, d->m_err_bad);
     nt_dedup_tick(d->dedup);
+    if (s_take_held(d))
+        return;
 }
 
 static void s_on_drain(uv_timer_t *t)
@@ -396,9 +451,12 @@ static void s_close_all(nt_daemon *d)
     uv_close((uv_handle_t *)&d->retry, NULL);
     uv_close((uv_handle_t *)&d->tick, NULL);
     uv_close((uv_handle_t *)&d->drain, NULL);
-    for (size_t i = 0; i < d->nout; i++)
+    for (size_t i = 0; i < d->nout; i++) {
+        if (d->out[i]->ops->cancel)
+            d->out[i]->ops->cancel(d->out[i]);
         if (d->out[i]->ops->flush)
             d->out[i]->ops->flush(d->out[i]);
+    }
     tg_zsock_close(d->in);
     d->in = NULL;
     for (size_t i = 0; i < d->nackers; i++)
@@ -464,6 +522,10 @@ static void s_metrics_init(nt_daemon *d)
         "Time from receiving a batch to acknowledging it", NULL, NULL, 0);
     d->m_window = tg_metrics_gauge(r, "trailguard_dedup_window_ids",
         "Alert ids in the dedup window", NULL);
+    d->m_held = tg_metrics_gauge(r, "trailguard_order_held_batches",
+        "Batches held until the batch before them in their job is delivered", NULL);
+    d->m_late = tg_metrics_counter(r, "trailguard_order_late_total",
+        "Batches delivered out of job order after order_wait", NULL);
 }
 
 #ifdef TG_HAVE_OUTPUTS
@@ -491,6 +553,69 @@ static int s_external_outputs(nt_daemon *d, const tg_conf_node *list,
     (void)state_dir;
     snprintf(err, errlen, "%s:%d:%d: notifier.outputs: output modules are not "
              "built into this notifier", list->file, list->line, list->col);
+    return -ENOTSUP;
+#endif
+}
+
+/*
+ * An output module named on the command line (`-o TYPE:ARG`, through
+ * notifier.output): webhook:URL, http:URL, syslog:ADDRESS,
+ * securityhub[:REGION], cloudwatch:LOG_GROUP.  The name is the spec's
+ * position ("webhook-o1"), so a restarted notifier finds its spool again.
+ * Returns 1 when created, 0 when spec is not a module spec, <0 on error.
+ */
+static int s_module_spec(nt_daemon *d, const char *spec, size_t idx,
+                         const char *min_priority, const char *state_dir,
+                         char *err, size_t errlen)
+{
+    static const struct { const char *type, *key; bool arg_optional; } map[] = {
+        { "webhook", "url", false },        { "http", "url", false },
+        { "syslog", "address", false },     { "securityhub", "region", true },
+        { "cloudwatch", "log_group", false },
+    };
+    size_t k = 0, tl = 0;
+    for (; k < sizeof map / sizeof map[0]; k++) {
+        tl = strlen(map[k].type);
+        if (strncmp(spec, map[k].type, tl) == 0 &&
+            (spec[tl] == ':' || (spec[tl] == 0 && map[k].arg_optional)))
+            break;
+    }
+    if (k == sizeof map / sizeof map[0])
+        return 0;
+    const char *arg = spec[tl] == ':' ? spec + tl + 1 : "";
+    if (!*arg && !map[k].arg_optional) {
+        snprintf(err, errlen, "output '%s': expected %s:%s", spec, map[k].type,
+                 strcmp(map[k].key, "url") == 0 ? "URL" :
+                 strcmp(map[k].key, "address") == 0 ? "ADDRESS" : "LOG_GROUP");
+        return -EINVAL;
+    }
+    if (d->nout >= S_MAX_OUTPUTS) {
+        snprintf(err, errlen, "too many outputs (max %d)", S_MAX_OUTPUTS);
+        return -EINVAL;
+    }
+#ifdef TG_HAVE_OUTPUTS
+    char name[64];
+    snprintf(name, sizeof name, "%s-o%zu", map[k].type, idx + 1);
+    nt_kv props[2] = { { .key = map[k].key, .value = arg, .where = NULL } };
+    size_t np = *arg ? 1 : 0;
+    if (min_priority && strcmp(min_priority, "debug") != 0)
+        props[np++] = (nt_kv){ .key = "min_priority", .value = min_priority };
+    nt_sink_env env = { .loop = d->loop, .metrics = d->reg, .state_dir = state_dir,
+                        .log = s_sink_log, .log_data = d };
+    char e[400];
+    nt_output *o = nt_sink_output_new(&env, map[k].type, name, props, np, e, sizeof e);
+    if (!o) {
+        snprintf(err, errlen, "output '%s': %s", spec, e);
+        return -EINVAL;
+    }
+    d->out[d->nout++] = o;
+    return 1;
+#else
+    (void)idx;
+    (void)min_priority;
+    (void)state_dir;
+    snprintf(err, errlen, "output '%s': output modules are not built into this "
+             "notifier", spec);
     return -ENOTSUP;
 #endif
 }
@@ -528,8 +653,19 @@ nt_daemon *nt_daemon_new(uv_loop_t *loop, const nt_config *cfg,
      * "json" (stdout) is not added */
     bool builtin_default = cfg->output.n == 1 && strcmp(cfg->output.v[0], "json") == 0 &&
                            cfg->outputs && !tg_conf_node_is_null(cfg->outputs);
-    for (size_t i = 0; i < cfg->output.n && d->nout < S_MAX_OUTPUTS && !builtin_default; i++) {
-        nt_output *o = nt_output_from_spec(cfg->output.v[i], cfg->file_sync, err, errlen);
+    for (size_t i = 0; i < cfg->output.n && !builtin_default; i++) {
+        int mrc = s_module_spec(d, cfg->output.v[i], i, cfg->min_priority,
+                                common->state_dir, err, errlen);
+        if (mrc < 0)
+            goto fail;
+        if (mrc > 0)
+            continue;
+        if (d->nout >= S_MAX_OUTPUTS) {
+            snprintf(err, errlen, "too many outputs (max %d)", S_MAX_OUTPUTS);
+            goto fail;
+        }
+        nt_output *o = nt_output_from_spec(loop, cfg->output.v[i], cfg->file_sync,
+                                           err, errlen);
         if (!o)
             goto fail;
         o->min_priority = minp;
@@ -566,6 +702,14 @@ nt_daemon *nt_daemon_new(uv_loop_t *loop, const nt_config *cfg,
     }
     tg_metric_set(d->m_window, (double)nt_dedup_size(d->dedup));
     tg_log_info("dedup window replayed ids=%zu", nt_dedup_size(d->dedup));
+
+    if (cfg->order_wait) {
+        d->order = nt_order_new(S_MAX_JOBS, S_MAX_HELD, cfg->order_wait);
+        if (!d->order) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
+    }
 
     d->zctx = zmq_ctx_new();
     tg_zsock_opts io = { .rcvhwm = (int)cfg->rcvhwm, .max_msg_size = 64 << 20 };
@@ -609,6 +753,7 @@ void nt_daemon_free(nt_daemon *d)
      * callbacks: let them run before the registry goes */
     uv_run(d->loop, UV_RUN_DEFAULT);
     nt_dedup_close(d->dedup);
+    nt_order_free(d->order);
     tg_metrics_free(d->reg);
     msgpack_zone_destroy(&d->zone);
     msgpack_sbuffer_destroy(&d->sbuf);

@@ -12,6 +12,17 @@
  * the ack endpoint named in the frame.  Receiving pauses while a batch is
  * outstanding, so evaluators feel the back-pressure.  If an output fails,
  * the batch is retried every retry_interval; it is never acked undelivered.
+ * Outputs never block the loop (the stream output writes on a threadpool
+ * worker), so /metrics and /healthz answer while a batch waits.
+ *
+ * Per-job order (nt_order.h): the batches of one job are delivered in
+ * index order; a frame that arrives before the batch ahead of it is held,
+ * unacknowledged, until that batch is done (or order_wait passes).
+ *
+ * Outputs come from notifier.output specs (json, text, file:PATH,
+ * text-file:PATH, and webhook:URL, http:URL, syslog:ADDRESS,
+ * securityhub[:REGION], cloudwatch:LOG_GROUP for the output modules) and
+ * from the notifier.outputs list (notifier/outputs/nt_sink_output.h).
  *
  * Crash windows: an alert written to an output but not yet committed to the
  * journal is written again after a restart (at most the batch in progress);
@@ -37,6 +48,7 @@ typedef struct nt_config {
     char *dedup_journal;        /* NULL = <state_dir>/notifier/dedup.journal */
     char *dedup_sync;           /* always | batch | never */
     uint64_t retry_interval;    /* ms */
+    uint64_t order_wait;        /* ms; 0 = no per-job ordering */
     uint64_t rcvhwm;
     uint64_t metrics_port;
 } nt_config;

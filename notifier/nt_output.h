@@ -43,6 +43,10 @@ typedef struct nt_output_ops {
     int (*flush)(nt_output *o);
     /* Reopen files (SIGHUP, log rotation).  0 or -errno. */
     int (*reopen)(nt_output *o, char *err, size_t errlen);
+    /* Shutdown: abandon the write in progress, if any, promptly; its done
+     * is then never called and the batch is not acknowledged.  May be
+     * NULL. */
+    void (*cancel)(nt_output *o);
     /* Flush and release; o is invalid afterwards. */
     void (*free)(nt_output *o);
 } nt_output_ops;
@@ -60,19 +64,25 @@ typedef enum nt_stream_format {
 
 /*
  * The stream output: JSON or text lines to stdout (path NULL) or appended
- * to a file.  With sync true the file is fdatasync'd before write()
- * returns, so an acknowledged alert survives a crash.  Caller owns result;
- * release with ops->free().  NULL with detail in err.
+ * to a file.  Writes run on loop's threadpool and never block the loop;
+ * write() returns NT_OUTPUT_PENDING and done follows once the lines are
+ * written and, with sync true, the file fdatasync'd, so an acknowledged
+ * alert survives a crash.  loop borrowed; must outlive the output.
+ * Caller owns result; release with ops->free() and run the loop (a write
+ * in progress is cancelled and the memory goes when it returns).  NULL
+ * with detail in err.
  */
-nt_output *nt_stream_new(const char *path, nt_stream_format fmt, bool sync,
-                         char *err, size_t errlen);
+nt_output *nt_stream_new(uv_loop_t *loop, const char *path,
+                         nt_stream_format fmt, bool sync, char *err,
+                         size_t errlen);
 
 /*
- * Parse an output spec: "json" / "stdout" (JSON to stdout), "text" (text
- * to stdout), "file:PATH" (JSON lines), "text-file:PATH".  Caller owns
+ * Parse a built-in output spec: "json" / "stdout" (JSON to stdout), "text"
+ * (text to stdout), "file:PATH" (JSON lines), "text-file:PATH".  (Module
+ * specs such as "webhook:URL" are handled by the daemon.)  Caller owns
  * result.  NULL with detail in err.
  */
-nt_output *nt_output_from_spec(const char *spec, bool sync, char *err,
-                               size_t errlen);
+nt_output *nt_output_from_spec(uv_loop_t *loop, const char *spec, bool sync,
+                               char *err, size_t errlen);
 
 #endif /* NT_OUTPUT_H */

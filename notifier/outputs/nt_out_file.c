@@ -11,12 +11,19 @@
  * means "on disk".  The file is opened O_APPEND and reopened on SIGHUP
  * (nt_sink_reopen) so logrotate's rename-then-HUP works.  A write
  * error leaves the batch for retry (and eventually the spool).
- * Writes are blocking; local files are fast enough for alert volumes.
+ * The write (and fdatasync) runs on a libuv threadpool worker
+ * (nt_fdwrite.h), so a slow reader of stdout or a slow disk never blocks
+ * the notifier's loop; the batch is reported when the worker is done.
+ * exit() during a write cancels it (within 100 ms) and finishes when the
+ * worker has returned; a reopen() during a write happens after it.
  */
 #include "nt_plugin.h"
 
+#include "nt_fdwrite.h"
+
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +37,17 @@ typedef struct nt_out_file {
     int64_t mode;
     int fd;
     int is_stdout;
+    /* the write in flight */
+    uv_loop_t *loop;
+    uv_work_t work;
+    int busy, reopen_pending, regular;
+    atomic_int cancel;
+    char *buf;
+    size_t len;
+    int result;
+    nt_batch *b;
+    void (*exit_done)(void *);
+    void *exit_arg;
 } nt_out_file;
 
 #define F(f) offsetof(nt_out_file, f)
@@ -56,6 +74,7 @@ static int s_open(nt_out_file *f)
     if (f->fd >= 0)
         close(f->fd);
     f->fd = fd;
+    f->regular = nt_fd_is_regular(fd);
     return 0;
 }
 
@@ -72,8 +91,8 @@ static int s_check_format(nt_out_file *f, char *err, size_t errlen)
 static int s_file_init(void *ctx, const nt_plugin_env *env, char *err,
                        size_t errlen)
 {
-    (void)env;
     nt_out_file *f = ctx;
+    f->loop = env->loop;
     f->fd = -1;
     if (s_check_format(f, err, errlen) < 0)
         return -EINVAL;
@@ -92,31 +111,61 @@ static int s_file_init(void *ctx, const nt_plugin_env *env, char *err,
 static int s_stdout_init(void *ctx, const nt_plugin_env *env, char *err,
                          size_t errlen)
 {
-    (void)env;
     nt_out_file *f = ctx;
+    f->loop = env->loop;
     f->fd = STDOUT_FILENO;
     f->is_stdout = 1;
+    f->regular = nt_fd_is_regular(f->fd);
     return s_check_format(f, err, errlen);
 }
 
-static int s_write_all(int fd, const char *p, size_t n)
+static void s_work(uv_work_t *req)
 {
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        p += w;
-        n -= (size_t)w;
+    nt_out_file *f = req->data;
+    int rc = f->fd >= 0 ? nt_fd_write_all(f->fd, f->regular, f->buf, f->len, &f->cancel)
+                        : -EBADF;
+    if (rc == 0 && !f->is_stdout && f->do_fsync && fdatasync(f->fd) < 0)
+        rc = -errno;
+    f->result = rc;
+}
+
+static void s_after_work(uv_work_t *req, int status)
+{
+    nt_out_file *f = req->data;
+    nt_batch *b = f->b;
+    int rc = status ? status : f->result;
+    f->busy = 0;
+    f->b = NULL;
+    free(f->buf);
+    f->buf = NULL;
+    if (f->exit_done) { /* exit() came during the write */
+        if (!f->is_stdout && f->fd >= 0)
+            close(f->fd);
+        f->fd = -1;
+        f->exit_done(f->exit_arg);
+        return;
     }
-    return 0;
+    for (size_t i = 0; i < b->n; i++)
+        b->result[i] = rc == 0 ? NT_ITEM_OK : NT_ITEM_RETRY;
+    if (rc < 0) {
+        snprintf(b->err, sizeof(b->err), "write %s: %s",
+                 f->is_stdout ? "stdout" : f->path, strerror(-rc));
+        /* try a fresh descriptor next time (deleted dir, NFS, ...) */
+        if (!f->is_stdout)
+            f->reopen_pending = 1;
+    }
+    if (f->reopen_pending) {
+        f->reopen_pending = 0;
+        s_open(f);
+    }
+    nt_batch_done(b);
 }
 
 static int s_flush(void *ctx, nt_batch *b)
 {
     nt_out_file *f = ctx;
+    if (f->busy)
+        return -EBUSY;
     int text = strcmp(f->format, "text") == 0;
     size_t total = 0;
     for (size_t i = 0; i < b->n; i++) {
@@ -136,32 +185,44 @@ static int s_flush(void *ctx, nt_batch *b)
         }
         *p++ = '\n';
     }
-    int rc = f->fd >= 0 ? s_write_all(f->fd, buf, total) : -EBADF;
-    free(buf);
-    if (rc == 0 && !f->is_stdout && f->do_fsync && fdatasync(f->fd) < 0)
-        rc = -errno;
-    for (size_t i = 0; i < b->n; i++)
-        b->result[i] = rc == 0 ? NT_ITEM_OK : NT_ITEM_RETRY;
+    f->buf = buf;
+    f->len = total;
+    f->b = b;
+    f->result = 0;
+    atomic_store(&f->cancel, 0);
+    f->work.data = f;
+    int rc = uv_queue_work(f->loop, &f->work, s_work, s_after_work);
     if (rc < 0) {
-        snprintf(b->err, sizeof(b->err), "write %s: %s",
-                 f->is_stdout ? "stdout" : f->path, strerror(-rc));
-        /* try a fresh descriptor next time (deleted dir, NFS, ...) */
-        if (!f->is_stdout)
-            s_open(f);
+        free(buf);
+        f->buf = NULL;
+        f->b = NULL;
+        return rc;
     }
-    nt_batch_done(b);
+    f->busy = 1;
     return 0;
 }
 
 static int s_reopen(void *ctx)
 {
     nt_out_file *f = ctx;
-    return f->is_stdout ? 0 : s_open(f);
+    if (f->is_stdout)
+        return 0;
+    if (f->busy) { /* the worker uses fd: reopen when it is done */
+        f->reopen_pending = 1;
+        return 0;
+    }
+    return s_open(f);
 }
 
 static void s_exit(void *ctx, void (*done)(void *), void *arg)
 {
     nt_out_file *f = ctx;
+    if (f->busy) { /* finish in s_after_work, without nt_batch_done */
+        atomic_store(&f->cancel, 1);
+        f->exit_done = done;
+        f->exit_arg = arg;
+        return;
+    }
     if (!f->is_stdout && f->fd >= 0)
         close(f->fd);
     f->fd = -1;

@@ -46,6 +46,9 @@ static int s_write_fn(nt_output *o, const nt_alert *alerts, size_t n,
         snprintf(err, errlen, "output %s: %s", x->base.name, strerror(-rc));
         return rc;
     }
+    /* the daemon hands over the next batch only after this one is done:
+     * waiting flush_interval for more alerts would only add latency */
+    nt_sink_flush(x->sink);
     return NT_OUTPUT_PENDING;
 }
 

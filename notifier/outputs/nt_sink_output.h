@@ -6,7 +6,9 @@
  *
  * DESIGN
  * Each configured sink is wrapped in an nt_output whose write() submits
- * the batch (nt_sink_submit) and returns NT_OUTPUT_PENDING; done(ud,
+ * the batch (nt_sink_submit), sends it at once (nt_sink_flush: the daemon
+ * hands over the next batch only after this one, so there is nothing to
+ * wait for) and returns NT_OUTPUT_PENDING; done(ud,
  * status) follows once, from the loop, with
  *     0            every alert delivered, durably spooled, filtered,
  *                  suppressed, or permanently rejected by the

@@ -108,7 +108,7 @@ class SlowFifo(threading.Thread):
 def webhook_supported(cfg):
     """Does this notifier build output modules (notifier.outputs)?"""
     log = h.path("probe.log")
-    p = h.start([h.exe("notifier"), "-c", cfg, "-e", "state_dir=" + h.path("probe"),
+    p = h.start([h.exe("notifier"), "-c", cfg, "-e", "state_dir=" + h.path("probe-state"),
                  "-e", "notifier.bind=ipc://%s/probe" % h.tmp,
                  "-e", "notifier.metrics.port=0"], log)
     ok = h.wait_for("the probe notifier to start or fail",
