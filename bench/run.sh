@@ -9,6 +9,11 @@
 #   4. trailguard run (fetcher, parser, evaluators, notifier) with the shipped
 #      rules, alerts to a file; per-daemon CPU and peak RSS sampled from /proc;
 #   5. the engine alone (ns/event for upstream, shipped and 1,000 rules).
+#
+# BENCH_RECORDS (default 1000000), BENCH_OUT (default bench/out), and
+# BENCH_CONFIG: a trailguard config file for the run (e.g. one that turns
+# notifier.file_sync / notifier.dedup_sync off, to see the pipeline's
+# compute capacity apart from fdatasync latency).
 set -eu
 build=${1:-build}
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,6 +35,7 @@ now() { date +%s.%N; }
 rate() { python3 -c "import sys; print(f'{int(sys.argv[1])/(float(sys.argv[3])-float(sys.argv[2])):.0f}')" "$@"; }
 
 echo "bench: machine: $(nproc) CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)"
+echo "bench: load at start: $(uptime | sed 's/.*load average: //')"
 echo "bench: corpus: $records records, $nfiles files, $bytes bytes gzipped"
 
 t0=$(now)
@@ -47,10 +53,10 @@ echo "bench: baseline libdeflate-gunzip, one core: $gz_rate records/s"
 
 rm -f "$out/alerts.jsonl"
 t0=$(now)
-"$tg" run --evaluators "$(nproc)" -r "$here/rules" -o "file:$out/alerts.jsonl" "$corpus/AWSLogs" \
-    2> "$out/run.log" &
+"$tg" run ${BENCH_CONFIG:+-c "$BENCH_CONFIG"} --evaluators "$(nproc)" -r "$here/rules" \
+    -o "file:$out/alerts.jsonl" "$corpus/AWSLogs" 2> "$out/run.log" &
 sup=$!
-python3 "$here/bench/sample_procs.py" "$sup" > "$out/procs.txt"
+python3 "$here/bench/sample_procs.py" "$sup" "$records" > "$out/procs.txt"
 wait "$sup" || { echo "bench: trailguard run failed; see $out/run.log" >&2; exit 1; }
 t1=$(now)
 tg_rate=$(rate "$records" "$t0" "$t1")
@@ -64,6 +70,7 @@ print(f"bench: vs libdeflate-gunzip floor: {gz / tg:.2f}x the one-core decompres
 print(f"bench: target 400000 records/s: {'met' if tg >= 400000 else 'NOT met'}")
 PY
 cat "$out/procs.txt"
+echo "bench: load at end: $(uptime | sed 's/.*load average: //')"
 "$build/bench/trailguard-bench-engine" --rules "$here/rules" \
     --upstream "${SHARED_DIR:-$here/../shared}/falco/aws_cloudtrail_rules.yaml" \
     $(printf '%s\n' $files | head -n 100) || true

@@ -2,12 +2,12 @@
  * tg_msg.c - pipeline frame codec; see tg_msg.h for the wire format.
  *
  * DESIGN
- * Decoding is two passes.  s_scan() walks the raw msgpack once without
- * allocating: it checks every header byte, every length against the bytes
- * that remain, and that exactly one object fills the frame.  Each element
- * of a container needs at least one byte, so a count larger than the bytes
- * left is rejected before msgpack-c could size an allocation from it.  Only
- * then msgpack_unpack() builds the object tree in the caller's zone, and the
+ * Decoding is one pass: s_obj() walks the raw msgpack and builds the same
+ * object tree msgpack_unpack() would, in the caller's zone, checking every
+ * header byte and every length against the bytes that remain before using
+ * it.  Each element of a container needs at least one byte, so a count
+ * larger than the bytes left is rejected before anything is allocated from
+ * it; nesting is capped; exactly one object must fill the frame.  Then the
  * s_body_* functions check each field's type.
  */
 #include "tg_msg.h"
@@ -68,84 +68,198 @@ static uint64_t s_be(const unsigned char *p, int n)
     return v;
 }
 
-/*
- * Validate that buf[0..len) holds exactly one well-formed msgpack object.
- * `pending[d]` counts the elements still expected at depth d.
- */
-static int s_scan(const unsigned char *buf, size_t len)
+typedef struct s_dec {
+    const unsigned char *buf;
+    size_t len, off;
+    msgpack_zone *zone;
+} s_dec;
+
+static double s_f32(uint32_t u)
 {
-    uint64_t pending[S_MAX_DEPTH + 2];
-    int depth = 0;
-    size_t off = 0;
-    pending[0] = 1;
-    while (depth >= 0) {
-        if (pending[depth] == 0) {
-            depth--;
-            continue;
-        }
-        pending[depth]--;
-        if (off >= len)
-            return TG_MSG_E_TRUNCATED;
-        unsigned c = buf[off++];
-        uint64_t skip = 0, elems = 0;
-        int lenbytes = 0;
-        bool container = false;
-        if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
-            /* fixint, nil, bool */
-        } else if (c >= 0x80 && c <= 0x8f) {
-            elems = (uint64_t)(c & 0x0f) * 2; container = true;
-        } else if (c >= 0x90 && c <= 0x9f) {
-            elems = c & 0x0f; container = true;
-        } else if (c >= 0xa0 && c <= 0xbf) {
-            skip = c & 0x1f;
-        } else {
-            switch (c) {
-            case 0xc4: case 0xd9: lenbytes = 1; break;      /* bin8/str8 */
-            case 0xc5: case 0xda: lenbytes = 2; break;
-            case 0xc6: case 0xdb: lenbytes = 4; break;
-            case 0xc7: lenbytes = 1; skip = 1; break;        /* ext8 + type */
-            case 0xc8: lenbytes = 2; skip = 1; break;
-            case 0xc9: lenbytes = 4; skip = 1; break;
-            case 0xca: skip = 4; break;
-            case 0xcb: skip = 8; break;
-            case 0xcc: case 0xd0: skip = 1; break;
-            case 0xcd: case 0xd1: skip = 2; break;
-            case 0xce: case 0xd2: skip = 4; break;
-            case 0xcf: case 0xd3: skip = 8; break;
-            case 0xd4: skip = 2; break;                      /* fixext */
-            case 0xd5: skip = 3; break;
-            case 0xd6: skip = 5; break;
-            case 0xd7: skip = 9; break;
-            case 0xd8: skip = 17; break;
-            case 0xdc: case 0xde: lenbytes = 2; container = true; break;
-            case 0xdd: case 0xdf: lenbytes = 4; container = true; break;
-            default: return TG_MSG_E_INVALID;                /* 0xc1 */
-            }
-            if (lenbytes) {
-                if (len - off < (size_t)lenbytes)
-                    return TG_MSG_E_TRUNCATED;
-                uint64_t n = s_be(buf + off, lenbytes);
-                off += (size_t)lenbytes;
-                if (container)
-                    elems = (c == 0xde || c == 0xdf) ? n * 2 : n;
-                else
-                    skip += n;
-            }
-        }
-        if (skip) {
-            if (len - off < skip)
-                return TG_MSG_E_TRUNCATED;
-            off += (size_t)skip;
-        }
-        if (container && elems) {
-            if (elems > len - off)
-                return TG_MSG_E_TRUNCATED;
-            if (depth + 1 > S_MAX_DEPTH)
-                return TG_MSG_E_DEPTH;
-            pending[++depth] = elems;
-        }
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return (double)f;
+}
+
+static double s_f64(uint64_t u)
+{
+    double f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/*
+ * Decode the object at d->off into *o, checking every length against the
+ * bytes that remain before trusting it, so a hostile count cannot size an
+ * allocation: each element of a container needs at least one byte.  The
+ * same objects msgpack_unpack() builds (str/bin/ext point into the buffer,
+ * containers come from the zone), in one pass.  `depth`: containers above
+ * this one.
+ */
+static int s_obj(s_dec *d, msgpack_object *o, int depth)
+{
+    const unsigned char *buf = d->buf;
+    size_t len = d->len;
+    if (d->off >= len)
+        return TG_MSG_E_TRUNCATED;
+    unsigned c = buf[d->off++];
+    if (c <= 0x7f) {
+        o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+        o->via.u64 = c;
+        return 0;
     }
-    return off == len ? 0 : TG_MSG_E_TRAILING;
+    if (c >= 0xe0) {
+        o->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+        o->via.i64 = (int8_t)c;
+        return 0;
+    }
+    uint64_t n = 0;
+    int kind; /* 0 str, 1 bin, 2 ext, 3 array, 4 map */
+    if (c >= 0xa0 && c <= 0xbf) {
+        n = c & 0x1f;
+        kind = 0;
+    } else if (c >= 0x90 && c <= 0x9f) {
+        n = c & 0x0f;
+        kind = 3;
+    } else if (c >= 0x80 && c <= 0x8f) {
+        n = c & 0x0f;
+        kind = 4;
+    } else {
+        static const signed char fixed[] = {
+            /* c0 */ 0, -1, 0, 0, -2, -2, -2, -2, -2, -2, 4, 8, 1, 2, 4, 8,
+            /* d0 */ 1, 2, 4, 8, 2, 3, 5, 9, 17, -2, -2, -2, -2, -2, -2, -2,
+        };
+        int sz = fixed[c - 0xc0];
+        if (sz == -1)
+            return TG_MSG_E_INVALID; /* 0xc1 */
+        if (sz >= 0) {
+            if (len - d->off < (size_t)sz)
+                return TG_MSG_E_TRUNCATED;
+            const unsigned char *p = buf + d->off;
+            d->off += (size_t)sz;
+            switch (c) {
+            case 0xc0: o->type = MSGPACK_OBJECT_NIL; return 0;
+            case 0xc2: case 0xc3:
+                o->type = MSGPACK_OBJECT_BOOLEAN;
+                o->via.boolean = c == 0xc3;
+                return 0;
+            case 0xca:
+                o->type = MSGPACK_OBJECT_FLOAT32;
+                o->via.f64 = s_f32((uint32_t)s_be(p, 4));
+                return 0;
+            case 0xcb:
+                o->type = MSGPACK_OBJECT_FLOAT64;
+                o->via.f64 = s_f64(s_be(p, 8));
+                return 0;
+            case 0xcc: case 0xcd: case 0xce: case 0xcf:
+                o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+                o->via.u64 = s_be(p, sz);
+                return 0;
+            case 0xd0: case 0xd1: case 0xd2: case 0xd3: {
+                uint64_t u = s_be(p, sz);
+                int shift = 64 - 8 * sz;
+                int64_t v = (int64_t)(u << shift) >> shift; /* sign-extend */
+                if (v >= 0) {
+                    o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+                    o->via.u64 = (uint64_t)v;
+                } else {
+                    o->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+                    o->via.i64 = v;
+                }
+                return 0;
+            }
+            default: /* fixext 1..16: type byte + data */
+                o->type = MSGPACK_OBJECT_EXT;
+                o->via.ext.type = (int8_t)p[0];
+                o->via.ext.ptr = (const char *)p + 1;
+                o->via.ext.size = (uint32_t)(sz - 1);
+                return 0;
+            }
+        }
+        int lenbytes;
+        switch (c) {
+        case 0xc4: lenbytes = 1; kind = 1; break;
+        case 0xc5: lenbytes = 2; kind = 1; break;
+        case 0xc6: lenbytes = 4; kind = 1; break;
+        case 0xc7: lenbytes = 1; kind = 2; break;
+        case 0xc8: lenbytes = 2; kind = 2; break;
+        case 0xc9: lenbytes = 4; kind = 2; break;
+        case 0xd9: lenbytes = 1; kind = 0; break;
+        case 0xda: lenbytes = 2; kind = 0; break;
+        case 0xdb: lenbytes = 4; kind = 0; break;
+        case 0xdc: lenbytes = 2; kind = 3; break;
+        case 0xdd: lenbytes = 4; kind = 3; break;
+        case 0xde: lenbytes = 2; kind = 4; break;
+        default: lenbytes = 4; kind = 4; break; /* 0xdf */
+        }
+        if (len - d->off < (size_t)lenbytes)
+            return TG_MSG_E_TRUNCATED;
+        n = s_be(buf + d->off, lenbytes);
+        d->off += (size_t)lenbytes;
+    }
+    if (kind <= 2) {
+        uint64_t skip = n + (kind == 2); /* ext: type byte */
+        if (len - d->off < skip)
+            return TG_MSG_E_TRUNCATED;
+        const char *p = (const char *)buf + d->off;
+        d->off += (size_t)skip;
+        if (kind == 0) {
+            o->type = MSGPACK_OBJECT_STR;
+            o->via.str.ptr = p;
+            o->via.str.size = (uint32_t)n;
+        } else if (kind == 1) {
+            o->type = MSGPACK_OBJECT_BIN;
+            o->via.bin.ptr = p;
+            o->via.bin.size = (uint32_t)n;
+        } else {
+            o->type = MSGPACK_OBJECT_EXT;
+            o->via.ext.type = (int8_t)p[0];
+            o->via.ext.ptr = p + 1;
+            o->via.ext.size = (uint32_t)n;
+        }
+        return 0;
+    }
+    uint64_t elems = kind == 4 ? n * 2 : n;
+    if (elems) {
+        if (elems > len - d->off)
+            return TG_MSG_E_TRUNCATED;
+        if (depth + 1 > S_MAX_DEPTH)
+            return TG_MSG_E_DEPTH;
+    }
+    if (kind == 3) {
+        o->type = MSGPACK_OBJECT_ARRAY;
+        o->via.array.size = (uint32_t)n;
+        o->via.array.ptr = NULL;
+        if (!n)
+            return 0;
+        msgpack_object *v = msgpack_zone_malloc(d->zone, (size_t)n * sizeof(*v));
+        if (!v)
+            return TG_MSG_E_NOMEM;
+        o->via.array.ptr = v;
+        for (uint64_t i = 0; i < n; i++) {
+            int rc = s_obj(d, &v[i], depth + 1);
+            if (rc)
+                return rc;
+        }
+        return 0;
+    }
+    o->type = MSGPACK_OBJECT_MAP;
+    o->via.map.size = (uint32_t)n;
+    o->via.map.ptr = NULL;
+    if (!n)
+        return 0;
+    msgpack_object_kv *kv = msgpack_zone_malloc(d->zone, (size_t)n * sizeof(*kv));
+    if (!kv)
+        return TG_MSG_E_NOMEM;
+    o->via.map.ptr = kv;
+    for (uint64_t i = 0; i < n; i++) {
+        int rc = s_obj(d, &kv[i].key, depth + 1);
+        if (!rc)
+            rc = s_obj(d, &kv[i].val, depth + 1);
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
 
 /* ---- field readers ----------------------------------------------------- */
@@ -404,17 +518,13 @@ int tg_msg_decode(const char *buf, size_t len, size_t max_len,
     /* Cheap shape check before anything else: fixarray of 3, version 1. */
     if ((unsigned char)buf[0] != 0x93)
         return s_fail(&c, TG_MSG_E_NOT_ARRAY, NULL);
-    int rc = s_scan((const unsigned char *)buf, len);
+    msgpack_object root;
+    s_dec dec = { (const unsigned char *)buf, len, 0, zone };
+    int rc = s_obj(&dec, &root, 0);
+    if (!rc && dec.off != len)
+        rc = TG_MSG_E_TRAILING;
     if (rc)
         return s_fail(&c, rc, NULL);
-    msgpack_object root;
-    size_t off = 0;
-    msgpack_unpack_return ur = msgpack_unpack(buf, len, &off, zone, &root);
-    if (ur == MSGPACK_UNPACK_NOMEM_ERROR)
-        return s_fail(&c, TG_MSG_E_NOMEM, NULL);
-    if (ur != MSGPACK_UNPACK_SUCCESS)
-        return s_fail(&c, ur == MSGPACK_UNPACK_CONTINUE ? TG_MSG_E_TRUNCATED
-                                                         : TG_MSG_E_INVALID, NULL);
     if (root.type != MSGPACK_OBJECT_ARRAY || root.via.array.size != 3)
         return s_fail(&c, TG_MSG_E_NOT_ARRAY, NULL);
     const msgpack_object *v = &root.via.array.ptr[0];

@@ -317,6 +317,56 @@ int tg_zsock_send(tg_zsock *s, const void *data, size_t len)
     return rc >= 0 ? 0 : -e;
 }
 
+/* The hint of a zero-copy message: keep = the send failed and the caller
+ * keeps the buffer (zmq_msg_close() still calls the free function). */
+typedef struct s_owned {
+    bool keep;
+} s_owned;
+
+static void s_owned_free(void *data, void *hint)
+{
+    s_owned *o = hint;
+    if (!o->keep)
+        free(data);
+    free(o);
+}
+
+int tg_zsock_send_owned(tg_zsock *s, void **buf, size_t len)
+{
+    if (s->closing)
+        return -EBADF;
+    s_owned *o = malloc(sizeof *o);
+    if (!o)
+        return -ENOMEM;
+    o->keep = false;
+    zmq_msg_t msg;
+    if (zmq_msg_init_data(&msg, *buf, len, s_owned_free, o) != 0) {
+        int e = errno;
+        free(o);
+        s->stats.errors++;
+        return -e;
+    }
+    int rc;
+    while ((rc = zmq_msg_send(&msg, s->sock, ZMQ_DONTWAIT)) < 0 && errno == EINTR) {
+    }
+    int e = rc < 0 ? errno : 0;
+    if (rc >= 0) {
+        s->stats.sent++;
+        *buf = NULL; /* zmq frees it, from its I/O thread */
+    } else {
+        o->keep = true;
+        zmq_msg_close(&msg); /* frees o only */
+        if (e == EAGAIN) {
+            s->stats.send_eagain++;
+            s->want_write = true;
+        } else {
+            s->stats.errors++;
+        }
+    }
+    s_kick(s);
+    return rc >= 0 ? 0 : -e;
+}
+
 void tg_zsock_on_writable(tg_zsock *s, tg_zsock_writable_cb cb, void *ud)
 {
     s->on_writable = cb;

@@ -20,7 +20,8 @@
  * second check of ours drops and counts (dropped_oversize) anything that
  * slips through.
  *
- * Sending never blocks: tg_zsock_send() returns -EAGAIN when the high
+ * Sending never blocks: tg_zsock_send() (copies) and tg_zsock_send_owned()
+ * (zero-copy: zmq frees the buffer once sent) return -EAGAIN when the high
  * water mark is reached (or no peer is connected for PUSH with
  * opts.immediate); register tg_zsock_on_writable() to be told once when a
  * send would succeed again.  Pause receiving to push back upstream: while
@@ -102,6 +103,15 @@ void tg_zsock_on_recv(tg_zsock *s, tg_zsock_recv_cb cb, void *ud);
  * blocks.  Safe to call from inside callbacks.
  */
 int tg_zsock_send(tg_zsock *s, const void *data, size_t len);
+
+/*
+ * Queue one message without copying it: *buf (from malloc(), len bytes) is
+ * handed to zmq, which frees it with free() once sent (from its I/O
+ * thread).  On success takes ownership of *buf and sets it to NULL.  On
+ * failure (-EAGAIN as for tg_zsock_send(), or another -errno) nothing is
+ * queued and the caller still owns *buf.
+ */
+int tg_zsock_send_owned(tg_zsock *s, void **buf, size_t len);
 
 /* Called once, from the loop, after a send returned -EAGAIN and the
  * socket can take a message again.  Re-armed by the next -EAGAIN. */

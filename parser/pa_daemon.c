@@ -46,6 +46,11 @@ const tg_conf_entry pa_config_table[] = {
     TG_CONF_END,
 };
 
+typedef struct s_frame {
+    char *data;
+    size_t len;
+} s_frame;
+
 struct pa_daemon {
     uv_loop_t *loop;
     tg_msg_logbudget badlog;    /* rate limit for bad-frame lines */
@@ -60,12 +65,13 @@ struct pa_daemon {
     size_t batch_bytes;
     size_t max_queue;
     msgpack_zone zone;
-    /* the job being built / sent: a queue of finished frames in one buffer,
-     * frame i = frames.data[offs[i] .. offs[i+1]) for q_head <= i < q_tail;
-     * the frame being built (if any) starts at offs[q_tail] */
-    msgpack_sbuffer frames;
-    size_t *offs;
+    /* the job being built / sent: finished frames q[q_head..q_tail), each
+     * its own malloc'd buffer handed to zmq without a copy
+     * (tg_zsock_send_owned); the frame being built is `cur` */
+    msgpack_sbuffer cur;
+    s_frame *q;
     size_t q_head, q_tail, cap;
+    size_t q_bytes;         /* bytes in q[q_head..q_tail) */
     uint32_t nbatches;      /* frames of this job so far (next index) */
     bool held;              /* frame q_tail-1 waits: it may be the last */
     bool decoding;
@@ -81,40 +87,42 @@ struct pa_daemon {
 
 static void s_send_frames(pa_daemon *d);
 
-static void s_off_reserve(pa_daemon *d)
-{
-    if (d->q_tail + 2 > d->cap) {
-        d->cap = d->cap ? d->cap * 2 : 64;
-        d->offs = realloc(d->offs, d->cap * sizeof(*d->offs));
-        if (!d->offs)
-            abort();
-    }
-}
-
 static void s_batch_open(pa_daemon *d, uint64_t first)
 {
-    s_off_reserve(d);
-    d->offs[d->q_tail] = d->frames.size;
+    if (!d->cur.data) {
+        /* a frame closes once it reaches batch_bytes: room for that and
+         * a typical record more, so it is rarely reallocated */
+        d->cur.alloc = d->batch_bytes + d->batch_bytes / 4 + 4096;
+        d->cur.data = malloc(d->cur.alloc);
+        if (!d->cur.data)
+            abort();
+    }
+    d->cur.size = 0;
     d->hdr.index = d->nbatches;
     d->hdr.first = first;
     d->hdr.count = 0; /* "more follow"; the last frame gets the total */
     tg_msg_batch_begin(&d->b, &d->hdr);
 }
 
-/* Drop sent frames from the front of the buffer once they add up to 1 MB,
- * so a long job streams through a bounded buffer (only unsent frames are
- * moved).  Only between frames: the builder keeps offsets. */
+/* Forget sent frames at the front of the queue. */
 static void s_compact(pa_daemon *d)
 {
-    size_t cut = d->offs[d->q_head];
-    if (d->b.open || cut < (1u << 20))
-        return;
-    memmove(d->frames.data, d->frames.data + cut, d->frames.size - cut);
-    d->frames.size -= cut;
-    for (size_t i = d->q_head; i <= d->q_tail; i++)
-        d->offs[i - d->q_head] = d->offs[i] - cut;
-    d->q_tail -= d->q_head;
-    d->q_head = 0;
+    if (d->q_head == d->q_tail) {
+        d->q_head = d->q_tail = 0;
+    } else if (d->q_head >= 64 && d->q_head * 2 >= d->q_tail) {
+        memmove(d->q, d->q + d->q_head, (d->q_tail - d->q_head) * sizeof(*d->q));
+        d->q_tail -= d->q_head;
+        d->q_head = 0;
+    }
+}
+
+/* Free unsent frames (job abandoned at shutdown). */
+static void s_drop_queue(pa_daemon *d)
+{
+    for (size_t i = d->q_head; i < d->q_tail; i++)
+        free(d->q[i].data);
+    d->q_head = d->q_tail = 0;
+    d->q_bytes = 0;
 }
 
 /* Back-pressure while decoding: the decoder cannot be suspended, so when
@@ -124,8 +132,7 @@ static void s_compact(pa_daemon *d)
 static void s_wait_room(pa_daemon *d)
 {
     bool warned = false;
-    while (d->frames.size - d->offs[d->q_head] > d->max_queue &&
-           d->q_head + 1 < d->q_tail) {
+    while (d->q_bytes > d->max_queue && d->q_head + 1 < d->q_tail) {
         zmq_pollitem_t it = { tg_zsock_raw(d->out), 0, ZMQ_POLLOUT, 0 };
         int n = zmq_poll(&it, 1, 1000);
         if (n < 0 && zmq_errno() != EINTR) {
@@ -137,10 +144,7 @@ static void s_wait_room(pa_daemon *d)
                         d->uri);
             warned = true;
         }
-        size_t before = d->q_head;
         s_send_frames(d);
-        if (d->q_head != before)
-            s_compact(d);
     }
 }
 
@@ -152,12 +156,22 @@ static void s_batch_close(pa_daemon *d)
     if (!d->b.open)
         return;
     tg_msg_batch_end(&d->b);
+    if (d->q_tail == d->cap) {
+        s_compact(d);
+        if (d->q_tail == d->cap) {
+            d->cap = d->cap ? d->cap * 2 : 64;
+            d->q = realloc(d->q, d->cap * sizeof(*d->q));
+            if (!d->q)
+                abort();
+        }
+    }
+    d->q[d->q_tail++] = (s_frame){ d->cur.data, d->cur.size };
+    d->q_bytes += d->cur.size;
+    d->cur.data = NULL; /* the queue owns it now */
+    d->cur.size = d->cur.alloc = 0;
     d->nbatches++;
-    d->q_tail++;
-    d->offs[d->q_tail] = d->frames.size;
     d->held = true;
     s_send_frames(d);
-    s_compact(d);
     s_wait_room(d);
 }
 
@@ -208,7 +222,8 @@ static int s_on_record(void *ud, const pa_record *rec)
     if (!d->b.open)
         s_batch_open(d, rec->index);
     msgpack_packer *pk = tg_msg_batch_record_begin(&d->b, rec->raw, rec->len);
-    if (pa_record_pack(rec, pk) != 0) {
+    (void)pk; /* the map goes straight into the frame's buffer */
+    if (pa_record_pack_sbuffer(rec, d->b.sbuf) != 0) {
         tg_msg_batch_record_abort(&d->b);
         s_add_error(d, (int64_t)rec->index, PA_ERECORD, "record could not be packed");
         return 0;
@@ -223,7 +238,7 @@ static void s_on_error(void *ud, size_t index, int code, const char *msg)
     s_add_error(ud, (int64_t)index, code, msg);
 }
 
-/* Decode one job's bytes into d->frames. */
+/* Decode one job's bytes into batch frames (queued in d->q). */
 static void s_build(pa_daemon *d, const void *data, size_t len)
 {
     char err[512] = "";
@@ -297,8 +312,7 @@ static void s_job_sent(pa_daemon *d)
     tg_metric_observe(d->m_latency, (double)(uv_hrtime() - d->t0) / 1e9);
     tg_metric_add(d->m_records_out, (double)d->nrecords);
     d->busy = false;
-    d->frames.size = 0;
-    d->q_head = d->q_tail = 0;
+    s_drop_queue(d);
     tg_metric_set(d->m_inflight, 0);
     tg_metric_set(d->m_queue, 0);
     if (d->stopping)
@@ -311,20 +325,25 @@ static void s_job_sent(pa_daemon *d)
 static void s_send_frames(pa_daemon *d)
 {
     while (d->q_head + (d->held ? 1 : 0) < d->q_tail) {
-        size_t i = d->q_head;
-        const char *f = d->frames.data + d->offs[i];
-        size_t flen = d->offs[i + 1] - d->offs[i];
-        int rc = tg_zsock_send(d->out, f, flen);
+        s_frame *f = &d->q[d->q_head];
+        size_t flen = f->len;
+        void *buf = f->data;
+        int rc = tg_zsock_send_owned(d->out, &buf, flen);
+        f->data = buf; /* NULL once zmq owns it */
         if (rc == -EAGAIN)
             break; /* on_writable resumes */
         if (rc < 0) {
             tg_metric_inc(d->m_err_send);
             tg_log_error("batch send failed error=%s", tg_strerror(rc));
+            free(f->data);
+            f->data = NULL;
         } else {
             tg_metric_inc(d->m_frames_out);
         }
+        d->q_bytes -= flen;
         d->q_head++;
     }
+    s_compact(d);
     tg_metric_set(d->m_queue, (double)(d->q_tail - d->q_head));
     if (!d->decoding && d->q_head == d->q_tail && d->busy)
         s_job_sent(d);
@@ -372,8 +391,7 @@ static void s_on_recv(tg_zsock *s, const void *data, size_t len, void *ud)
     d->decoding = true;
     d->uri = uri;
     d->nrecords = d->nerrors = 0;
-    d->frames.size = 0;
-    d->q_head = d->q_tail = 0;
+    s_drop_queue(d);
     d->nbatches = 0;
     d->held = false;
     d->hdr = (tg_msg_hdr){ .job = j->id, .ack = j->ack, .uri = j->uri,
@@ -393,9 +411,8 @@ static void s_on_recv(tg_zsock *s, const void *data, size_t len, void *ud)
         }
     }
     /* the held frame is the last: it carries the job's frame count */
-    size_t last = d->q_tail - 1;
-    tg_msg_batch_patch_count(d->frames.data + d->offs[last],
-                             d->offs[last + 1] - d->offs[last], d->nbatches);
+    s_frame *last = &d->q[d->q_tail - 1];
+    tg_msg_batch_patch_count(last->data, last->len, d->nbatches);
     d->held = false;
     d->decoding = false;
     tg_metric_add(d->m_records_in, (double)d->nrecords);
@@ -488,8 +505,8 @@ pa_daemon *pa_daemon_new(uv_loop_t *loop, const pa_config *cfg,
     d->batch_bytes = cfg->batch_bytes ? cfg->batch_bytes : TG_MSG_BATCH_TARGET;
     d->max_queue = cfg->max_queue ? cfg->max_queue : (8u << 20);
     msgpack_zone_init(&d->zone, 4096);
-    msgpack_sbuffer_init(&d->frames);
-    tg_msg_batch_builder_init(&d->b, &d->frames);
+    msgpack_sbuffer_init(&d->cur);
+    tg_msg_batch_builder_init(&d->b, &d->cur);
     uv_timer_init(loop, &d->drain);
     d->drain.data = d;
     uv_timer_init(loop, &d->stats);
@@ -556,9 +573,10 @@ void pa_daemon_free(pa_daemon *d)
     pa_decoder_free(d->dec);
     tg_metrics_free(d->reg);
     tg_msg_batch_builder_fini(&d->b);
-    msgpack_sbuffer_destroy(&d->frames);
+    s_drop_queue(d);
+    msgpack_sbuffer_destroy(&d->cur);
     msgpack_zone_destroy(&d->zone);
-    free(d->offs);
+    free(d->q);
     free(d->bind);
     free(d);
 }

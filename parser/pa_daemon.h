@@ -13,6 +13,9 @@
  * yields at least one frame, so even an unreadable file is acknowledged
  * (with its errors) and the fetcher learns the outcome.
  *
+ * Each frame is built in its own malloc'd buffer and handed to zmq
+ * without a copy (tg_zsock_send_owned: zmq frees it once sent).
+ *
  * Frames stream out while the file decodes: each frame is sent as soon as
  * the next one is closed (the newest is held back, because only the last
  * frame of a job carries the total count, patched in at the end).  The job

@@ -21,11 +21,17 @@ typedef struct s_run {
     const pa_decode_cb *cb;
     pa_decode_stats *st;
     const char *name;
+    const char *end;        /* readable up to here (text + padding) */
 } s_run;
 
 int pa_record_pack(const pa_record *rec, msgpack_packer *pk)
 {
     return pa_json_pack(rec->json, pk);
+}
+
+int pa_record_pack_sbuffer(const pa_record *rec, msgpack_sbuffer *sb)
+{
+    return pa_json_pack_sbuffer(rec->json, sb);
 }
 
 pa_decoder *pa_decoder_new(const pa_decode_opts *opts)
@@ -66,7 +72,10 @@ static int s_span(void *data, const char *raw, size_t len, size_t index)
 {
     s_run *r = data;
     char jerr[160], msg[256];
-    int rc = pa_json_parse(r->d->json, raw, len, jerr, sizeof(jerr));
+    /* in place when the text goes on for the padding simdjson may read */
+    int rc = raw + len + PA_JSON_PADDING <= r->end
+                 ? pa_json_parse_padded(r->d->json, raw, len, jerr, sizeof(jerr))
+                 : pa_json_parse(r->d->json, raw, len, jerr, sizeof(jerr));
     if (rc == -ENOMEM)
         return rc;
     if (rc == 0 && pa_json_root_kind(r->d->json) != PA_JSON_OBJECT) {
@@ -97,7 +106,7 @@ int pa_decoder_run(pa_decoder *d, const void *data, size_t len, const char *name
         name = "(unnamed)";
     st->bytes_in = len;
     const char *text = data;
-    size_t tlen = len;
+    size_t tlen = len, readable = len;
     if (pa_is_gzip(data, len)) {
         char gerr[160];
         st->gzip = 1;
@@ -108,11 +117,19 @@ int pa_decoder_run(pa_decoder *d, const void *data, size_t len, const char *name
                 snprintf(err, errlen, "file %s: %s", name, gerr);
             return rc == -ENOMEM ? rc : PA_EGZIP;
         }
+        /* room after the text so that records parse in place */
+        if (pa_buf_reserve(&d->buf, d->buf.len + PA_JSON_PADDING) != 0) {
+            if (err && errlen)
+                snprintf(err, errlen, "file %s: out of memory", name);
+            return -ENOMEM;
+        }
+        memset(d->buf.data + d->buf.len, 0, PA_JSON_PADDING);
         text = (const char *)d->buf.data;
         tlen = d->buf.len;
+        readable = tlen + PA_JSON_PADDING;
     }
     st->bytes_decoded = tlen;
-    s_run r = {d, cb, st, name};
+    s_run r = {d, cb, st, name, text + readable};
     pa_split_stats ss;
     int rc = pa_records_split(text, tlen, name, d->opts.max_record, s_span, s_error, &r,
                               &ss, err, errlen);

@@ -59,6 +59,18 @@ void pa_json_free(pa_json *pj);
  */
 int pa_json_parse(pa_json *pj, const char *data, size_t len, char *err, size_t errlen);
 
+/* Bytes pa_json_parse_padded() may read past the end of its text. */
+#define PA_JSON_PADDING 64
+
+/*
+ * As pa_json_parse() but without the copy: data[0..len + PA_JSON_PADDING)
+ * must be readable (what follows len is not interpreted, so a record can
+ * be parsed in place inside a larger buffer).  data must stay valid and
+ * unchanged until the next parse: the document may point into it.
+ */
+int pa_json_parse_padded(pa_json *pj, const char *data, size_t len, char *err,
+                         size_t errlen);
+
 /* Containers allowed below the root before truncation (>= 1). */
 void pa_json_set_max_depth(pa_json *pj, unsigned depth);
 
@@ -77,6 +89,13 @@ int pa_json_root_kind(const pa_json *pj);
  * parsed, or -EIO if the packer's writer failed.
  */
 int pa_json_pack(pa_json *pj, msgpack_packer *pk);
+
+/*
+ * The same bytes as pa_json_pack(), appended straight to sb (no call per
+ * token: the fast path for building frames).  Returns 0, -EINVAL if
+ * nothing is parsed, or -ENOMEM (sb is left as it was).
+ */
+int pa_json_pack_sbuffer(pa_json *pj, msgpack_sbuffer *sb);
 
 /* pa_json_parse() then pa_json_pack(). */
 int pa_json_to_msgpack(pa_json *pj, const char *data, size_t len,
