@@ -574,7 +574,13 @@ static void s_usage(FILE *f)
         "                  (default: inside the private runtime directory)\n"
         "  -r RULES     rules file or directory (repeatable; default: $TRAILGUARD_RULES_DIR,\n"
         "               ./rules, %s/rules)\n"
-        "  -o OUTPUT    json (default, stdout), text, file:PATH, text-file:PATH\n",
+        "  -o OUTPUT    json (default, stdout), text, file:PATH, text-file:PATH,\n"
+        "               webhook:URL, http:URL, syslog:ADDRESS, securityhub[:REGION],\n"
+        "               cloudwatch:LOG_GROUP (repeatable; outputs with settings of\n"
+        "               their own go under notifier.outputs in --config)\n"
+        "  --rule-matching all|first  all (default): every matching rule fires;\n"
+        "               first: Falco's default, one alert per event\n"
+        "  --once       S3/SQS sources: process what is there now, then exit\n",
         TG_DATADIR);
 }
 
