@@ -277,6 +277,8 @@ static int s_on_headers_complete(http_parser *p)
         return s_fail(c, 500);
     if (p->upgrade || p->method == HTTP_CONNECT)
         return s_fail(c, 501);
+    if (p->http_major != 1 || p->http_minor > 1)    /* tg_http_req promises 1.0/1.1 */
+        return s_fail(c, 505);
     if ((p->flags & F_CONTENTLENGTH) &&
         p->content_length > c->srv->opts.max_body_bytes)
         return s_fail(c, 413);
@@ -459,7 +461,10 @@ static void s_arm_idle(tg_http_conn *c)
 }
 
 /* Run the handler on the completed request c->cur. */
-static void s_dispatch(tg_http_conn *c)
+/* Run the handler for the complete request.  Returns true when the
+ * connection closes after this (synchronous) response: the request asked
+ * for it, or the handler called tg_http_resp_close_after(). */
+static bool s_dispatch(tg_http_conn *c)
 {
     tg_http_resp *r = c->cur;
     c->cur = NULL;
@@ -471,10 +476,12 @@ static void s_dispatch(tg_http_conn *c)
     if (r->deferred) {
         c->waiting = true;
         c->pending = r;
-        return;
+        return false;
     }
+    bool close_after = r->close_after;
     s_write_resp(c, r);
     s_resp_free(r);
+    return close_after;
 }
 
 static void s_stop_reading(tg_http_conn *c)
@@ -513,9 +520,9 @@ static void s_feed(tg_http_conn *c, const char *data, size_t len)
         enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
         if (e == HPE_PAUSED) {
             http_parser_pause(&c->parser, 0);
-            bool close_after = c->cur->close_after;
-            s_dispatch(c);
-            if (close_after && !c->waiting) {
+            /* read after the handler: it may ask to close */
+            bool close_after = s_dispatch(c);
+            if (close_after) {
                 s_stop_reading(c);
                 return;
             }

@@ -295,8 +295,13 @@ int aws_sns_objects(const char *message, aws_sns_obj **objs)
             const char *et = json_string_value(json_object_get(o, "eTag"));
             if (!ev || strncmp(ev, "ObjectCreated:", 14) || !b || !k || !*k)
                 continue;
+            /* A %00 would cut the decoded key short and name another
+             * object: S3 keys cannot contain NUL, so skip such an event. */
+            if (strstr(k, "%00"))
+                continue;
             char *dk = s_s3_key_decode(k);
-            s_add(objs, &n, &cap, b, dk, et);
+            if (dk && *dk)
+                s_add(objs, &n, &cap, b, dk, et);
             free(dk);
         }
     } else if (json_is_object(json_object_get(j, "detail"))) {
