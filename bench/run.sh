@@ -11,12 +11,12 @@
 #   5. the engine alone (ns/event for upstream, shipped and 1,000 rules).
 #
 # BENCH_RECORDS (default 1000000), BENCH_OUT (default bench/out), and
-# BENCH_CONFIG: a trailguard config file for the run (e.g. one that turns
-# notifier.file_sync / notifier.dedup_sync off, to see the pipeline's
-# compute capacity apart from fdatasync latency).
+# BENCH_CONFIG: a trailguard config file for the run (default
+# bench/bench.yaml: group commit in the notifier; see that file).
 set -eu
 build=${1:-build}
 here=$(cd "$(dirname "$0")/.." && pwd)
+BENCH_CONFIG=${BENCH_CONFIG:-$here/bench/bench.yaml}
 out=${BENCH_OUT:-$here/bench/out}
 records=${BENCH_RECORDS:-1000000}
 corpus=$out/corpus-$records

@@ -29,6 +29,8 @@
 #define S_TICK_MS 500
 #define S_MAX_HELD 256         /* frames held for per-job order */
 #define S_MAX_JOBS 4096        /* jobs whose next batch index is known */
+#define S_GROUP_FRAMES 64      /* frames delivered and synced together */
+#define S_GROUP_BYTES (4u << 20)
 
 const tg_conf_entry nt_config_table[] = {
     { TG_CONF_STR, "bind", "ipc:///run/trailguard/alerts", offsetof(nt_config, bind),
@@ -54,12 +56,25 @@ const tg_conf_entry nt_config_table[] = {
     { TG_CONF_DURATION, "order_wait", "120s", offsetof(nt_config, order_wait),
       "hold a job's batch this long for the batch before it (per-job order); "
       "0 = deliver in arrival order" },
+    { TG_CONF_UINT, "group_max", "1", offsetof(nt_config, group_max),
+      "alerts frames delivered, synced and acknowledged together at most "
+      "(group commit, max 64; 1 = one batch at a time, so a crashed notifier "
+      "repeats at most one batch; more = fewer syncs, up to a group repeated)" },
     { TG_CONF_UINT, "rcvhwm", "64", offsetof(nt_config, rcvhwm),
       "alert frames queued per evaluator connection" },
     { TG_CONF_UINT, "metrics.port", "9104", offsetof(nt_config, metrics_port),
       "Prometheus port (0 = ephemeral)" },
     TG_CONF_END,
 };
+
+/* One frame of the group: its bytes (its alerts point into them) and its
+ * decoded header. */
+typedef struct s_gframe {
+    char *buf;
+    size_t len, cap;
+    tg_msg msg;
+    uint64_t t0;
+} s_gframe;
 
 typedef struct s_acker {
     char *endpoint;
@@ -83,19 +98,22 @@ struct nt_daemon {
     s_acker ackers[S_MAX_ACKERS];
     size_t nackers;
     uint64_t retry_ms;
-    /* the batch in progress */
-    bool busy, stopping, closed;
-    char *frame;
-    size_t frame_len, frame_cap;
-    msgpack_zone zone;
-    tg_msg msg;
-    nt_alert *alerts, *subset;
+    size_t group_max;               /* frames per group, 1..S_GROUP_FRAMES */
+    /* the group: the frames gathered in one loop turn, delivered, synced
+     * and acknowledged together */
+    bool busy, stopping, closed;    /* busy: the group is being delivered */
+    uv_idle_t gather;               /* delivers after the receive burst */
+    s_gframe group[S_GROUP_FRAMES];
+    size_t ngroup, group_bytes;
+    msgpack_zone zone;              /* the group's decoded frames */
+    nt_alert *alerts, *subset;      /* every alert of the group, in order */
     const char **ids;
     size_t *idlens;
     nt_str *tags;
     size_t nalerts, cap, tags_cap;
+    uint32_t *idset;                /* hash set over ids[] (index + 1) */
+    size_t idset_cap;
     size_t next_out;
-    uint64_t t0;
     msgpack_sbuffer sbuf;
     tg_metric *m_frames_in, *m_frames_out, *m_records_in, *m_records_out,
         *m_dups, *m_err_bad, *m_err_output, *m_err_ack, *m_err_journal,
@@ -150,9 +168,8 @@ static tg_zsock *s_acker_get(nt_daemon *d, tg_str ep)
     return s;
 }
 
-static void s_send_ack(nt_daemon *d)
+static void s_send_ack(nt_daemon *d, const tg_msg_alerts *a)
 {
-    const tg_msg_alerts *a = &d->msg.u.alerts;
     tg_msg_ack ack = { .job = a->hdr.job, .index = a->hdr.index,
                        .count = a->hdr.count, .errors = a->nerrors };
     d->sbuf.size = 0;
@@ -169,7 +186,7 @@ static void s_send_ack(nt_daemon *d)
     tg_metric_inc(d->m_frames_out);
 }
 
-/* ---- batch processing ------------------------------------------------ */
+/* ---- group processing ------------------------------------------------ */
 
 /* Frames tg_zsock dropped below the receive callback (multi-part,
  * oversized) count as bad frames too. */
@@ -188,8 +205,14 @@ static void s_sync_drops(tg_zsock *s, uint64_t *seen, tg_metric *m)
 
 static void s_close_all(nt_daemon *d);
 static bool s_take_held(nt_daemon *d);
+static void s_on_gather(uv_idle_t *c);
 
-static void s_batch_done(nt_daemon *d)
+/*
+ * Every output took the whole group: commit its ids to the dedup journal
+ * (one append, synced per dedup_sync) and only then ack each batch of the
+ * group, in the order received.
+ */
+static void s_group_done(nt_daemon *d)
 {
     int rc = nt_dedup_commit(d->dedup, d->ids, d->idlens, d->nalerts);
     if (rc) {
@@ -198,19 +221,23 @@ static void s_batch_done(nt_daemon *d)
     }
     tg_metric_set(d->m_window, (double)nt_dedup_size(d->dedup));
     tg_metric_add(d->m_records_out, (double)d->nalerts);
-    s_send_ack(d);
-    tg_metric_observe(d->m_latency, (double)(uv_hrtime() - d->t0) / 1e9);
+    uint64_t now = uv_hrtime();
+    for (size_t i = 0; i < d->ngroup; i++) {
+        s_send_ack(d, &d->group[i].msg.u.alerts);
+        tg_metric_observe(d->m_latency, (double)(now - d->group[i].t0) / 1e9);
+    }
+    d->ngroup = 0;
+    d->group_bytes = 0;
+    d->nalerts = 0;
     d->busy = false;
     tg_metric_set(d->m_inflight, 0);
     tg_metric_set(d->m_queue, 0);
-    if (d->order) {
-        const tg_msg_alerts *a = &d->msg.u.alerts;
-        nt_order_done(d->order, a->hdr.job, a->hdr.index, a->hdr.count);
-    }
-    if (d->stopping)
+    if (d->stopping) {
         s_close_all(d);
-    else if (!s_take_held(d))
-        tg_zsock_resume_recv(d->in);
+        return;
+    }
+    tg_zsock_resume_recv(d->in);
+    s_take_held(d);
 }
 
 static void s_run_outputs(nt_daemon *d);
@@ -259,41 +286,68 @@ static void s_run_outputs(nt_daemon *d)
         }
         d->next_out++;
     }
-    s_batch_done(d);
+    s_group_done(d);
 }
 
 static void s_grow(nt_daemon *d, size_t n)
 {
-    if (n <= d->cap)
-        return;
-    size_t cap = d->cap ? d->cap : 64;
-    while (cap < n)
-        cap *= 2;
-    d->alerts = realloc(d->alerts, cap * sizeof(*d->alerts));
-    d->subset = realloc(d->subset, cap * sizeof(*d->subset));
-    d->ids = realloc(d->ids, cap * sizeof(*d->ids));
-    d->idlens = realloc(d->idlens, cap * sizeof(*d->idlens));
-    if (!d->alerts || !d->subset || !d->ids || !d->idlens)
-        abort();
-    d->cap = cap;
+    if (n > d->cap) {
+        size_t cap = d->cap ? d->cap : 64;
+        while (cap < n)
+            cap *= 2;
+        d->alerts = realloc(d->alerts, cap * sizeof(*d->alerts));
+        d->subset = realloc(d->subset, cap * sizeof(*d->subset));
+        d->ids = realloc(d->ids, cap * sizeof(*d->ids));
+        d->idlens = realloc(d->idlens, cap * sizeof(*d->idlens));
+        if (!d->alerts || !d->subset || !d->ids || !d->idlens)
+            abort();
+        d->cap = cap;
+    }
+    size_t hc = 64;
+    while (hc < 2 * n)
+        hc *= 2;
+    if (hc > d->idset_cap) {
+        free(d->idset);
+        d->idset = malloc(hc * sizeof(*d->idset));
+        if (!d->idset)
+            abort();
+        d->idset_cap = hc;
+    }
+    memset(d->idset, 0, d->idset_cap * sizeof(*d->idset));
 }
 
-static bool s_dup_in_batch(nt_daemon *d, tg_str id)
+/* True when id is already among the group's alerts; else remembers it as
+ * alert number `idx`. */
+static bool s_group_dup(nt_daemon *d, tg_str id, size_t idx)
 {
-    for (size_t i = 0; i < d->nalerts; i++)
-        if (d->idlens[i] == id.n && memcmp(d->ids[i], id.p, id.n) == 0)
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < id.n; i++)
+        h = (h ^ (unsigned char)id.p[i]) * 1099511628211ull;
+    size_t mask = d->idset_cap - 1;
+    for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+        uint32_t v = d->idset[i];
+        if (v == 0) {
+            d->idset[i] = (uint32_t)idx + 1;
+            return false;
+        }
+        if (d->idlens[v - 1] == id.n && memcmp(d->ids[v - 1], id.p, id.n) == 0)
             return true;
-    return false;
+    }
 }
 
+/* Build the group's alert list: every alert of every frame, in order,
+ * less those delivered before (dedup window) or earlier in the group. */
 static void s_prepare(nt_daemon *d)
 {
-    const tg_msg_alerts *a = &d->msg.u.alerts;
-    size_t ntags = 0;
-    for (uint32_t i = 0; i < a->nalerts; i++) {
-        tg_msg_alert al;
-        tg_msg_alert_get(a, i, &al);
-        ntags += al.ntags;
+    size_t nal = 0, ntags = 0;
+    for (size_t g = 0; g < d->ngroup; g++) {
+        const tg_msg_alerts *a = &d->group[g].msg.u.alerts;
+        nal += a->nalerts;
+        for (uint32_t i = 0; i < a->nalerts; i++) {
+            tg_msg_alert al;
+            tg_msg_alert_get(a, i, &al);
+            ntags += al.ntags;
+        }
     }
     if (ntags > d->tags_cap) {
         d->tags = realloc(d->tags, ntags * sizeof(*d->tags));
@@ -301,57 +355,89 @@ static void s_prepare(nt_daemon *d)
             abort();
         d->tags_cap = ntags;
     }
-    s_grow(d, a->nalerts);
+    s_grow(d, nal);
     d->nalerts = 0;
     size_t t = 0;
-    for (uint32_t i = 0; i < a->nalerts; i++) {
-        tg_msg_alert al;
-        tg_msg_alert_get(a, i, &al);
-        if (nt_dedup_seen(d->dedup, al.id.p, al.id.n) || s_dup_in_batch(d, al.id)) {
-            tg_metric_inc(d->m_dups);
-            continue;
+    for (size_t g = 0; g < d->ngroup; g++) {
+        const tg_msg_alerts *a = &d->group[g].msg.u.alerts;
+        for (uint32_t i = 0; i < a->nalerts; i++) {
+            tg_msg_alert al;
+            tg_msg_alert_get(a, i, &al);
+            if (nt_dedup_seen(d->dedup, al.id.p, al.id.n)) {
+                tg_metric_inc(d->m_dups);
+                continue;
+            }
+            d->ids[d->nalerts] = al.id.p;
+            d->idlens[d->nalerts] = al.id.n;
+            if (s_group_dup(d, al.id, d->nalerts)) {
+                tg_metric_inc(d->m_dups);
+                continue;
+            }
+            nt_alert *na = &d->alerts[d->nalerts];
+            memset(na, 0, sizeof(*na));
+            na->id = s_nt(al.id);
+            na->rule = s_nt(al.rule);
+            na->priority = s_prio(al.priority);
+            na->time_ns = al.time_ns;
+            na->source = s_nt(al.source);
+            na->tags = &d->tags[t];
+            for (size_t k = 0; k < al.ntags; k++) {
+                const msgpack_object *o = &al.tags->via.array.ptr[k];
+                d->tags[t++] = (nt_str){ o->via.str.ptr, o->via.str.size };
+            }
+            na->ntags = al.ntags;
+            na->output = s_nt(al.output);
+            na->json = s_nt(al.json);
+            na->record = s_nt(al.raw);
+            d->nalerts++;
         }
-        nt_alert *na = &d->alerts[d->nalerts];
-        memset(na, 0, sizeof(*na));
-        na->id = s_nt(al.id);
-        na->rule = s_nt(al.rule);
-        na->priority = s_prio(al.priority);
-        na->time_ns = al.time_ns;
-        na->source = s_nt(al.source);
-        na->tags = &d->tags[t];
-        for (size_t k = 0; k < al.ntags; k++) {
-            const msgpack_object *o = &al.tags->via.array.ptr[k];
-            d->tags[t++] = (nt_str){ o->via.str.ptr, o->via.str.size };
-        }
-        na->ntags = al.ntags;
-        na->output = s_nt(al.output);
-        na->json = s_nt(al.json);
-        na->record = s_nt(al.raw);
-        d->ids[d->nalerts] = al.id.p;
-        d->idlens[d->nalerts] = al.id.n;
-        d->nalerts++;
     }
 }
 
-/* Decode a frame and start delivering it.  Unless `now`, a batch whose
- * predecessor in its job is not done yet is held (nt_order.h). */
+/* Deliver the gathered group: receiving pauses until it is acked. */
+static void s_deliver(nt_daemon *d)
+{
+    uv_idle_stop(&d->gather);
+    if (d->busy || d->closed || d->ngroup == 0)
+        return;
+    d->busy = true;
+    d->next_out = 0;
+    tg_metric_set(d->m_inflight, (double)d->ngroup);
+    tg_zsock_pause_recv(d->in);
+    s_prepare(d);
+    s_run_outputs(d);
+}
+
+static bool s_group_full(const nt_daemon *d)
+{
+    return d->ngroup >= d->group_max || d->group_bytes >= S_GROUP_BYTES;
+}
+
+/* Decode a frame and add it to the group.  Unless `now`, a batch whose
+ * predecessor in its job is not in a group yet is held (nt_order.h). */
 static void s_accept(nt_daemon *d, const void *data, size_t len, bool now)
 {
     char err[160];
-    if (len > d->frame_cap) {
-        free(d->frame);
-        d->frame = malloc(len);
-        if (!d->frame)
-            abort();
-        d->frame_cap = len;
+    if (d->busy || s_group_full(d))
+        return; /* not reached: receiving is paused (redelivered if it were) */
+    if (d->ngroup == 0) {
+        msgpack_zone_clear(&d->zone);
+        d->group_bytes = 0;
     }
-    memcpy(d->frame, data, len);
-    d->frame_len = len;
-    msgpack_zone_clear(&d->zone);
-    int rc = tg_msg_decode(d->frame, len, 64u << 20, &d->zone, &d->msg, err, sizeof err);
-    if (rc == 0 && d->msg.kind != TG_MSG_ALERTS) {
+    s_gframe *g = &d->group[d->ngroup];
+    if (len > g->cap) {
+        free(g->buf);
+        g->buf = malloc(len);
+        if (!g->buf)
+            abort();
+        g->cap = len;
+    }
+    memcpy(g->buf, data, len);
+    g->len = len;
+    int rc = tg_msg_decode(g->buf, len, 64u << 20, &d->zone, &g->msg, err, sizeof err);
+    if (rc == 0 && g->msg.kind != TG_MSG_ALERTS) {
         rc = TG_MSG_E_UNEXPECTED;
-        snprintf(err, sizeof err, "expected alerts, got %s", tg_msg_kind_name(d->msg.kind));
+        snprintf(err, sizeof err, "expected alerts, got %s", tg_msg_kind_name(g->msg.kind));
     }
     if (rc) {
         tg_metric_inc(d->m_err_bad);
@@ -364,7 +450,7 @@ static void s_accept(nt_daemon *d, const void *data, size_t len, bool now)
         }
         return;
     }
-    const tg_msg_alerts *a = &d->msg.u.alerts;
+    const tg_msg_alerts *a = &g->msg.u.alerts;
     if (!now && d->order &&
         !nt_order_ready(d->order, a->hdr.job, a->hdr.index, a->hdr.count) &&
         nt_order_hold(d->order, a->hdr.job, a->hdr.index, data, len, uv_now(d->loop)) == 0) {
@@ -374,24 +460,29 @@ static void s_accept(nt_daemon *d, const void *data, size_t len, bool now)
         s_take_held(d); /* over the bound: the oldest goes now */
         return;
     }
+    /* In the group, the batch counts as done for ordering: the group is
+     * delivered in its order, whole, and retried whole until it is. */
+    if (d->order)
+        nt_order_done(d->order, a->hdr.job, a->hdr.index, a->hdr.count);
     tg_metric_add(d->m_records_in, a->nalerts);
     tg_metric_add(d->m_decode_errors, a->nerrors);
-    d->busy = true;
-    d->t0 = uv_hrtime();
-    d->next_out = 0;
-    tg_metric_set(d->m_inflight, 1);
-    tg_zsock_pause_recv(d->in);
-    s_prepare(d);
-    s_run_outputs(d);
+    g->t0 = uv_hrtime();
+    d->ngroup++;
+    d->group_bytes += len;
+    tg_metric_set(d->m_queue, (double)d->ngroup);
+    if (s_group_full(d))
+        tg_zsock_pause_recv(d->in);
+    uv_idle_start(&d->gather, s_on_gather);
 }
 
-/* Start the next held frame that may go now; true if one was started. */
+/* Add the held frames that may go now to the group; true if any group is
+ * gathered or in delivery. */
 static bool s_take_held(nt_daemon *d)
 {
     void *frame;
     size_t len;
     bool stale, late;
-    while (d->order && !d->busy && !d->closed && !d->stopping &&
+    while (d->order && !d->busy && !s_group_full(d) && !d->closed && !d->stopping &&
            nt_order_take(d->order, uv_now(d->loop), &frame, &len, &stale, &late)) {
         tg_metric_set(d->m_held, (double)nt_order_held(d->order));
         if (!stale) {
@@ -404,7 +495,16 @@ static bool s_take_held(nt_daemon *d)
         }
         free(frame);
     }
-    return d->busy;
+    return d->busy || d->ngroup > 0;
+}
+
+/* After the loop turn's receive burst: pull in held frames that became
+ * ready, then deliver the group. */
+static void s_on_gather(uv_idle_t *c)
+{
+    nt_daemon *d = c->data;
+    s_take_held(d);
+    s_deliver(d);
 }
 
 static void s_on_recv(tg_zsock *s, const void *data, size_t len, void *ud)
@@ -448,6 +548,8 @@ static void s_close_all(nt_daemon *d)
     uv_timer_stop(&d->retry);
     uv_timer_stop(&d->tick);
     uv_timer_stop(&d->drain);
+    uv_idle_stop(&d->gather);
+    uv_close((uv_handle_t *)&d->gather, NULL);
     uv_close((uv_handle_t *)&d->retry, NULL);
     uv_close((uv_handle_t *)&d->tick, NULL);
     uv_close((uv_handle_t *)&d->drain, NULL);
@@ -474,6 +576,9 @@ void nt_daemon_stop(nt_daemon *d)
         return;
     d->stopping = true;
     tg_zsock_pause_recv(d->in);
+    s_deliver(d); /* a group gathered but not started goes now */
+    if (d->closed)
+        return;
     if (!d->busy) {
         s_close_all(d);
         return;
@@ -632,12 +737,16 @@ nt_daemon *nt_daemon_new(uv_loop_t *loop, const nt_config *cfg,
     d->loop = loop;
     d->bind = strdup(cfg->bind ? cfg->bind : "");
     d->retry_ms = cfg->retry_interval ? cfg->retry_interval : 1000;
+    d->group_max = cfg->group_max == 0 ? 1 :
+                   cfg->group_max > S_GROUP_FRAMES ? S_GROUP_FRAMES : (size_t)cfg->group_max;
     msgpack_zone_init(&d->zone, 1 << 14);
     msgpack_sbuffer_init(&d->sbuf);
     uv_timer_init(loop, &d->retry);
     uv_timer_init(loop, &d->tick);
     uv_timer_init(loop, &d->drain);
+    uv_idle_init(loop, &d->gather);
     d->retry.data = d->tick.data = d->drain.data = d;
+    d->gather.data = d;
     d->reg = tg_metrics_new();
     if (!d->reg || !d->bind) {
         snprintf(err, errlen, "out of memory");
@@ -757,7 +866,9 @@ void nt_daemon_free(nt_daemon *d)
     tg_metrics_free(d->reg);
     msgpack_zone_destroy(&d->zone);
     msgpack_sbuffer_destroy(&d->sbuf);
-    free(d->frame);
+    for (size_t i = 0; i < S_GROUP_FRAMES; i++)
+        free(d->group[i].buf);
+    free(d->idset);
     free(d->alerts);
     free(d->subset);
     free(d->ids);

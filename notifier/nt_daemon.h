@@ -3,21 +3,29 @@
  * outputs, duplicates dropped, batches acknowledged to the fetcher.
  *
  * DESIGN
- * One PULL socket (bound) receives alerts frames from every evaluator.  A
- * frame is processed completely before the next: its alerts are checked
- * against the durable dedup window (nt_dedup) and written to every output
- * (nt_output.h) whose minimum priority they meet.  Only when every output
- * reported the batch delivered (or durably spooled) are the ids committed
- * to the dedup journal and an ack [job, index, count, errors] pushed to
- * the ack endpoint named in the frame.  Receiving pauses while a batch is
- * outstanding, so evaluators feel the back-pressure.  If an output fails,
- * the batch is retried every retry_interval; it is never acked undelivered.
+ * One PULL socket (bound) receives alerts frames from every evaluator.
+ * Group commit: the frames that are already there when the loop wakes up
+ * (at most group_max, default 64, or 4 MiB) form a group.  The group's
+ * alerts are checked against the durable dedup window (nt_dedup) and
+ * against each other, and written to every output (nt_output.h) whose
+ * minimum priority they meet, with ONE write per output (so a file output
+ * writes and fdatasyncs once per group, not once per batch).  Only when
+ * every output reported the whole group delivered (or durably spooled) are
+ * the group's ids committed to the dedup journal (one append, synced per
+ * dedup_sync) and then an ack [job, index, count, errors] pushed for each
+ * of its batches, in the order received.  So an acked batch means what it
+ * always meant: its alerts were delivered or durably spooled, and their
+ * ids are in the journal.  Receiving pauses while a group is outstanding,
+ * so evaluators feel the back-pressure.  If an output fails, the whole
+ * group is retried every retry_interval; it is never acked undelivered.
  * Outputs never block the loop (the stream output writes on a threadpool
  * worker), so /metrics and /healthz answer while a batch waits.
  *
  * Per-job order (nt_order.h): the batches of one job are delivered in
  * index order; a frame that arrives before the batch ahead of it is held,
- * unacknowledged, until that batch is done (or order_wait passes).
+ * unacknowledged, until that batch is in a group (or order_wait passes).
+ * A group is delivered whole and in order, so a batch counts as done for
+ * ordering when it joins one, and the held batch after it can join too.
  *
  * Outputs come from notifier.output specs (json, text, file:PATH,
  * text-file:PATH, and webhook:URL, http:URL, syslog:ADDRESS,
@@ -25,8 +33,9 @@
  * from the notifier.outputs list (notifier/outputs/nt_sink_output.h).
  *
  * Crash windows: an alert written to an output but not yet committed to the
- * journal is written again after a restart (at most the batch in progress);
- * an alert committed is never written twice within the window.
+ * journal is written again after a restart (at most the group in progress,
+ * group_max batches); an alert committed is never written twice within the
+ * window.
  */
 #ifndef NT_DAEMON_H
 #define NT_DAEMON_H
@@ -49,6 +58,7 @@ typedef struct nt_config {
     char *dedup_sync;           /* always | batch | never */
     uint64_t retry_interval;    /* ms */
     uint64_t order_wait;        /* ms; 0 = no per-job ordering */
+    uint64_t group_max;         /* frames per group commit, 1..64 */
     uint64_t rcvhwm;
     uint64_t metrics_port;
 } nt_config;

@@ -95,7 +95,11 @@ static uint32_t s_next(nt_order *o, uint64_t job)
 
 bool nt_order_ready(nt_order *o, uint64_t job, uint32_t index, uint32_t count)
 {
-    if (count == 0 || index >= count)
+    /* count 0 is "not the last batch" (tg_msg.h: the parser streams and
+     * only the last frame carries the total), not "unknown": such a batch
+     * is ordered like any other.  Only a count that does not exceed the
+     * index is invalid, and an invalid header is never held. */
+    if (count != 0 && index >= count)
         return true;
     return index <= s_next(o, job);
 }

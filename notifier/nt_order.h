@@ -38,7 +38,9 @@ nt_order *nt_order_new(size_t max_jobs, size_t max_held, uint64_t hold_ms);
 void nt_order_free(nt_order *o);
 
 /* True when batch `index` of `job` may be processed now (it is the next
- * one, an earlier one again, or count is 0/invalid); false: hold it. */
+ * one, an earlier one again, or the header is invalid: count != 0 and
+ * index >= count); false: hold it.  count 0 means "not the last batch of
+ * the job" (tg_msg.h), so such batches are ordered too. */
 bool nt_order_ready(nt_order *o, uint64_t job, uint32_t index, uint32_t count);
 
 /* Hold a frame (bytes copied).  0, or -ENOMEM. */
