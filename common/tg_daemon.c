@@ -18,6 +18,8 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
@@ -220,6 +222,8 @@ struct tg_daemon {
     const tg_daemon_info *info;
     uv_signal_t sig[3];
     uv_timer_t watchdog;
+    uv_timer_t supervisor;      /* TRAILGUARD_SUPERVISOR_PID watch */
+    int supervisor_pid;
     int open_handles;
     bool closing;
     bool stop_requested;
@@ -254,6 +258,19 @@ static void s_on_watchdog(uv_timer_t *t)
     sd_notify(0, "WATCHDOG=1");
 }
 
+/* Under `trailguard run` the daemons run in their own session, so nothing
+ * tells them when the supervisor dies: stop as on SIGTERM once the parent
+ * is no longer the supervisor named in TRAILGUARD_SUPERVISOR_PID. */
+static void s_on_supervisor_check(uv_timer_t *t)
+{
+    tg_daemon *d = t->data;
+    if (d->closing || getppid() == d->supervisor_pid)
+        return;
+    tg_log_warn("supervisor %d is gone; stopping", d->supervisor_pid);
+    uv_timer_stop(t);
+    s_on_signal(&d->sig[0], SIGTERM);
+}
+
 tg_daemon *tg_daemon_new(uv_loop_t *loop, const tg_daemon_info *info,
                          tg_daemon_signal_cb on_stop,
                          tg_daemon_signal_cb on_reload, void *ud)
@@ -275,6 +292,15 @@ tg_daemon *tg_daemon_new(uv_loop_t *loop, const tg_daemon_info *info,
         d->open_handles++;
         uv_signal_start(&d->sig[i], s_on_signal, sigs[i]);
         uv_unref((uv_handle_t *)&d->sig[i]);
+    }
+    uv_timer_init(loop, &d->supervisor);
+    d->supervisor.data = d;
+    d->open_handles++;
+    const char *sup = getenv("TRAILGUARD_SUPERVISOR_PID");
+    d->supervisor_pid = sup ? atoi(sup) : 0;
+    if (d->supervisor_pid > 0) {
+        uv_timer_start(&d->supervisor, s_on_supervisor_check, 500, 500);
+        uv_unref((uv_handle_t *)&d->supervisor);
     }
     uv_timer_init(loop, &d->watchdog);
     d->watchdog.data = d;
@@ -332,4 +358,14 @@ void tg_daemon_close(tg_daemon *d)
     for (int i = 0; i < 3; i++)
         uv_close((uv_handle_t *)&d->sig[i], s_on_close);
     uv_close((uv_handle_t *)&d->watchdog, s_on_close);
+    uv_close((uv_handle_t *)&d->supervisor, s_on_close);
+}
+
+void tg_daemon_log_usage(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        tg_log_info("exit cpu_user=%.2fs cpu_sys=%.2fs max_rss=%ldKiB",
+                    ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
+                    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6, ru.ru_maxrss);
 }

@@ -34,6 +34,9 @@
  * signal handles are closed libuv restores the default dispositions, so a
  * second SIGTERM/SIGINT during a slow drain terminates the process (the
  * usual "press Ctrl-C twice").  tg_daemon_new() also ignores SIGPIPE.
+ * Under `trailguard run` (TRAILGUARD_SUPERVISOR_PID set) a timer checks
+ * twice a second that the supervisor is still the parent and calls
+ * on_stop as for SIGTERM once it is gone.
  *
  * systemd: tg_daemon_ready() sends READY=1 (and logs the ready line),
  * tg_daemon_stopping() sends STOPPING=1, RELOADING=1/READY=1 around
@@ -152,5 +155,8 @@ bool tg_daemon_stop_requested(const tg_daemon *d);
  * no-op.  Safe from inside on_stop.
  */
 void tg_daemon_close(tg_daemon *d);
+
+/* Log the process's CPU time and peak RSS (one "exit ..." line). */
+void tg_daemon_log_usage(void);
 
 #endif /* TG_DAEMON_H */

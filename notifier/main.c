@@ -7,22 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include "nt_daemon.h"
 #include "tg_daemon.h"
 #include "tg_log.h"
-
-static void s_log_usage(void)
-{
-    struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) == 0)
-        tg_log_info("exit cpu_user=%.2fs cpu_sys=%.2fs max_rss=%ldKiB",
-                    ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
-                    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6, ru.ru_maxrss);
-}
 
 static const tg_daemon_info s_info = {
     "notifier",
@@ -45,31 +35,6 @@ static void s_on_stop(tg_daemon *td, int signum, void *ud)
         tg_daemon_stopping(m->td);
         tg_daemon_close(m->td);
         m->td = NULL;
-    }
-}
-
-/* Under `trailguard run` (TRAILGUARD_SUPERVISOR_PID set) stop when the
- * supervisor is gone: the daemons run in their own session, so nothing
- * else would tell them. */
-static void s_on_parent_check(uv_timer_t *t)
-{
-    int pid = atoi(getenv("TRAILGUARD_SUPERVISOR_PID"));
-    if (getppid() != pid) {
-        tg_log_warn("supervisor %d is gone; stopping", pid);
-        uv_timer_stop(t);
-        s_main *m = t->data;
-        s_on_stop(m->td, SIGTERM, m);
-    }
-}
-
-static void s_watch_parent(uv_loop_t *loop, uv_timer_t *t, void *data)
-{
-    const char *v = getenv("TRAILGUARD_SUPERVISOR_PID");
-    uv_timer_init(loop, t);
-    t->data = data;
-    if (v && atoi(v) > 0) {
-        uv_timer_start(t, s_on_parent_check, 500, 500);
-        uv_unref((uv_handle_t *)t);
     }
 }
 
@@ -123,10 +88,7 @@ int main(int argc, char **argv)
     char extra[64];
     snprintf(extra, sizeof extra, "metrics_port=%d", nt_daemon_metrics_port(m.d));
     tg_daemon_ready(m.td, nt_daemon_endpoint(m.d), extra);
-    uv_timer_t parent_watch;
-    s_watch_parent(&loop, &parent_watch, &m);
     uv_run(&loop, UV_RUN_DEFAULT);
-    uv_close((uv_handle_t *)&parent_watch, NULL);
     exit_code = 0;
 out:
     if (m.td)
@@ -135,7 +97,7 @@ out:
     uv_run(&loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&loop) != 0)
         tg_log_warn("event loop closed with handles open");
-    s_log_usage();
+    tg_daemon_log_usage();
 release:
     tg_daemon_common_release(&common);
     tg_conf_release(nt_config_table, &cfg);
