@@ -47,6 +47,8 @@ struct aws_objq {
     s_obj *q_head, *q_tail, *r_head, *r_tail, *fetching, *submitted;
     unsigned inflight;
     bool blocked, stopped;
+    s_obj *in_submit;           /* the object being handed to sink->submit */
+    bool committed_in_submit;   /* ...which the sink committed (freed) at once */
     aws_objq_stats st;
 };
 
@@ -255,10 +257,25 @@ static void s_progress(aws_objq *q)
         q->cb.progress(q->cb.ud);
 }
 
+static void s_sub_link(aws_objq *q, s_obj *o)
+{
+    o->sprev = NULL;
+    o->snext = q->submitted;
+    if (q->submitted)
+        q->submitted->sprev = o;
+    q->submitted = o;
+}
+
+/*
+ * Hand the ready objects to the fetcher.  The sink may commit an object
+ * from inside submit() (a job it has already done: the commit frees the
+ * object), so each object is on the submitted list before the call and is
+ * not touched afterwards when aws_objq_commit() saw it during the call.
+ */
 static void s_submit_ready(aws_objq *q)
 {
     while (q->r_head && !q->stopped && q->sink) {
-        s_obj *o = q->r_head;
+        s_obj *o = s_pop(&q->r_head, &q->r_tail);
         aws_buf uri, id;
         aws_buf_init(&uri);
         aws_buf_init(&id);
@@ -266,23 +283,32 @@ static void s_submit_ready(aws_objq *q)
         aws_buf_printf(&id, "%s/%s/%s", o->bucket, o->key, o->etag ? o->etag : "");
         fe_job_desc job = {.uri = aws_buf_str(&uri), .identity = aws_buf_str(&id),
                            .data = o->data, .len = o->len, .ref = o};
+        s_sub_link(q, o);
+        q->in_submit = o;
+        q->committed_in_submit = false;
         int rc = q->sink->submit(q->sink->ud, q->owner, &job);
+        q->in_submit = NULL;
         aws_buf_fini(&uri);
         aws_buf_fini(&id);
+        if (q->committed_in_submit) {   /* done already: o is gone */
+            q->st.submitted++;
+            continue;
+        }
         if (rc == -EAGAIN) {
+            s_sub_unlink(q, o);
+            o->next = q->r_head;        /* back to the front, in order */
+            q->r_head = o;
+            if (!q->r_tail)
+                q->r_tail = o;
             q->blocked = true;
             return;
         }
-        s_pop(&q->r_head, &q->r_tail);
         free(o->data);
         o->data = NULL;
         if (rc == 0) {
             q->st.submitted++;   /* lives until aws_objq_commit() */
-            o->snext = q->submitted;
-            if (q->submitted)
-                q->submitted->sprev = o;
-            q->submitted = o;
         } else {
+            s_sub_unlink(q, o);
             q->st.rejected++;
             s_result(q, o, rc, false, "job rejected by the fetcher");
         }
@@ -428,6 +454,8 @@ void aws_objq_resume(aws_objq *q)
 void aws_objq_commit(aws_objq *q, void *ref, int status)
 {
     s_obj *o = ref;
+    if (o == q->in_submit)
+        q->committed_in_submit = true;
     s_sub_unlink(q, o);
     if (status < 0)
         q->st.failed_jobs++;
