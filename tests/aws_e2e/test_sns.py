@@ -118,6 +118,17 @@ for k in keys:
     h.check(s3.gets(k) == 1, "%s fetched %d times" % (k, s3.gets(k)))
 h.check(tls.stats().get("confirms", 0) == 1, "subscription not confirmed")
 h.check(s3.stats()["rejected"] == 0, "the SigV4 verifier rejected a request")
+
+# A NEW notification (new MessageId) for an object already processed: it is
+# fetched, found done by the checkpoint and skipped, with no new alert, and
+# the fetcher keeps running (it once freed the object twice here).
+fetcher_pid = r.pid("fetcher-0")
+code = post("again")
+h.check(code == 200, "POST again: %d, expected 200" % code)
+h.wait_for("the repeated object to be skipped",
+           lambda: h.metric(fport, "trailguard_jobs_skipped_total") >= 1, 30)
+h.check(r.pid("fetcher-0") == fetcher_pid, "the fetcher was restarted after the repeat")
+h.check(collections.Counter(alert_ids(h, out)) == want, "the repeat added alerts")
 rc = r.stop()
 h.check(rc == 0, "trailguard run exited %d after SIGTERM" % rc)
 print("sns: 3 signed notifications -> %d alerts; 3 bad signatures and 2 other rejections counted"

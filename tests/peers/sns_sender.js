@@ -82,6 +82,8 @@ add('unsubscribe', base('UnsubscribeConfirmation', 'You have unsubscribed',
   { SubscribeURL: opt('--confirm-url') + '?Action=ConfirmSubscription&Token=tok2', Token: 'tok2' }));
 add('testevent', base('Notification', JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: bucket })));
 add('digest', base('Notification', ct(opt('--key1').replace('/CloudTrail/', '/CloudTrail-Digest/'))));
+// a new notification (new MessageId) for an object already processed
+add('again', base('Notification', ct(opt('--key1'))));
 
 fs.mkdirSync(out, { recursive: true });
 for (const [name, m] of Object.entries(msgs)) {
