@@ -397,6 +397,18 @@ void tg_zsock_stats_get(const tg_zsock *s, tg_zsock_stats *out)
     *out = s->stats;
 }
 
+uint64_t tg_zsock_dropped_new(const tg_zsock *s, uint64_t *seen)
+{
+    if (!s)
+        return 0;
+    uint64_t n = s->stats.dropped_multipart + s->stats.dropped_oversize;
+    if (n <= *seen)
+        return 0;
+    uint64_t d = n - *seen;
+    *seen = n;
+    return d;
+}
+
 void *tg_zsock_raw(tg_zsock *s)
 {
     return s->sock;

@@ -126,6 +126,10 @@ bool tg_zsock_recv_paused(const tg_zsock *s);
 /* Counters since creation. */
 void tg_zsock_stats_get(const tg_zsock *s, tg_zsock_stats *out);
 
+/* Frames dropped by the socket (multi-part or oversized) since *seen, which
+ * is updated; 0 for a NULL socket.  Lets a daemon feed a counter metric. */
+uint64_t tg_zsock_dropped_new(const tg_zsock *s, uint64_t *seen);
+
 /* The underlying zmq socket, borrowed (for setsockopt in tests). */
 void *tg_zsock_raw(tg_zsock *s);
 

@@ -310,19 +310,6 @@ static void s_on_writable(tg_zsock *s, void *ud)
 static void s_check_finished(fe_daemon *d);
 /* Frames tg_zsock dropped below the receive callback (multi-part,
  * oversized) count as bad frames too. */
-static void s_sync_drops(tg_zsock *s, uint64_t *seen, tg_metric *m)
-{
-    tg_zsock_stats st;
-    if (!s)
-        return;
-    tg_zsock_stats_get(s, &st);
-    uint64_t n = st.dropped_multipart + st.dropped_oversize;
-    if (n > *seen) {
-        tg_metric_add(m, (double)(n - *seen));
-        *seen = n;
-    }
-}
-
 static void s_close_all(fe_daemon *d);
 
 static void s_resume_sources(fe_daemon *d)
@@ -546,7 +533,7 @@ static void s_check_finished(fe_daemon *d)
 static void s_on_tick(uv_timer_t *t)
 {
     fe_daemon *d = t->data;
-    s_sync_drops(d->acks, &d->drops_seen, d->m_err_bad);
+    tg_metric_add(d->m_err_bad, (double)tg_zsock_dropped_new(d->acks, &d->drops_seen));
     uint64_t now = s_now_ms(d);
     if (d->journal)
         tg_journal_tick(d->journal);

@@ -190,19 +190,6 @@ static void s_send_ack(nt_daemon *d, const tg_msg_alerts *a)
 
 /* Frames tg_zsock dropped below the receive callback (multi-part,
  * oversized) count as bad frames too. */
-static void s_sync_drops(tg_zsock *s, uint64_t *seen, tg_metric *m)
-{
-    tg_zsock_stats st;
-    if (!s)
-        return;
-    tg_zsock_stats_get(s, &st);
-    uint64_t n = st.dropped_multipart + st.dropped_oversize;
-    if (n > *seen) {
-        tg_metric_add(m, (double)(n - *seen));
-        *seen = n;
-    }
-}
-
 static void s_close_all(nt_daemon *d);
 static bool s_take_held(nt_daemon *d);
 static void s_on_gather(uv_idle_t *c);
@@ -527,7 +514,7 @@ static void s_on_retry(uv_timer_t *t)
 static void s_on_tick(uv_timer_t *t)
 {
     nt_daemon *d = t->data;
-    s_sync_drops(d->in, &d->drops_seen, d->m_err_bad);
+    tg_metric_add(d->m_err_bad, (double)tg_zsock_dropped_new(d->in, &d->drops_seen));
     nt_dedup_tick(d->dedup);
     if (s_take_held(d))
         return;

@@ -292,19 +292,6 @@ static int s_read_path(pa_daemon *d, tg_str path)
 
 /* Frames tg_zsock dropped below the receive callback (multi-part,
  * oversized) count as bad frames too. */
-static void s_sync_drops(tg_zsock *s, uint64_t *seen, tg_metric *m)
-{
-    tg_zsock_stats st;
-    if (!s)
-        return;
-    tg_zsock_stats_get(s, &st);
-    uint64_t n = st.dropped_multipart + st.dropped_oversize;
-    if (n > *seen) {
-        tg_metric_add(m, (double)(n - *seen));
-        *seen = n;
-    }
-}
-
 static void s_close_all(pa_daemon *d);
 
 static void s_job_sent(pa_daemon *d)
@@ -427,7 +414,7 @@ static void s_on_recv(tg_zsock *s, const void *data, size_t len, void *ud)
 static void s_on_stats(uv_timer_t *t)
 {
     pa_daemon *d = t->data;
-    s_sync_drops(d->in, &d->drops_seen, d->m_err_bad);
+    tg_metric_add(d->m_err_bad, (double)tg_zsock_dropped_new(d->in, &d->drops_seen));
 }
 
 static void s_on_drain(uv_timer_t *t)
