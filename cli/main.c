@@ -5,10 +5,12 @@
  *   trailguard status       per-stage rates, queues, errors (cl_status.c)
  *   trailguard reload       SIGHUP to a running supervisor
  *   trailguard rules ...    validate / list / test rules (evaluator/loader)
+ *   trailguard keygen       a CURVE keypair for a stage (cl_keygen.c)
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "cl_keygen.h"
 #include "cl_run.h"
 #ifdef TG_HAVE_RULES_CLI
 #include "ev_cli_rules.h"
@@ -27,6 +29,7 @@ static void s_usage(FILE *f)
         "  status [RUNDIR]             rates, queue depths and errors of a run\n"
         "  reload [RUNDIR]             reload rules / reopen outputs of a run\n"
         "  rules validate|list|test    work with rules files\n"
+        "  keygen [--out FILE]         make a CURVE keypair for a stage\n"
         "  version                     print the version\n");
 }
 
@@ -43,6 +46,8 @@ int main(int argc, char **argv)
         return cl_status_main(argc - 1, argv + 1);
     if (strcmp(cmd, "reload") == 0)
         return cl_reload_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "keygen") == 0)
+        return cl_keygen_main(argc - 1, argv + 1);
     if (strcmp(cmd, "rules") == 0) {
 #ifdef TG_HAVE_RULES_CLI
         return ev_cli_rules_main(argc - 1, argv + 1);

@@ -16,6 +16,7 @@
 #include "tg_daemon.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -41,6 +42,25 @@ const tg_conf_entry tg_daemon_common_table[] = {
     {TG_CONF_STR, "metrics.token", NULL,
      offsetof(tg_daemon_common, metrics_token),
      "bearer token required on /metrics (unset: none)"},
+    {TG_CONF_BOOL, "curve.enabled", "false",
+     offsetof(tg_daemon_common, curve.enabled),
+     "CURVE-encrypt every stage socket (servers bind, clients connect)"},
+    {TG_CONF_STR, "curve.secret_key_file", NULL,
+     offsetof(tg_daemon_common, curve.secret_key_file),
+     "this process's keypair file (trailguard keygen; mode 0600)"},
+    {TG_CONF_STR, "curve.server_public_key", NULL,
+     offsetof(tg_daemon_common, curve.server_public_key),
+     "Z85 public key of the servers this process connects to"},
+    {TG_CONF_STR, "curve.server_public_key_file", NULL,
+     offsetof(tg_daemon_common, curve.server_public_key_file),
+     "file holding that key (public-key = ...), instead of the above"},
+    {TG_CONF_STRLIST, "curve.server_keys", NULL,
+     offsetof(tg_daemon_common, curve.server_keys),
+     "per-endpoint server keys, ENDPOINT=Z85KEY (override the above)"},
+    {TG_CONF_STR, "curve.authorized_keys", NULL,
+     offsetof(tg_daemon_common, curve.authorized_keys),
+     "file or directory of client public keys allowed to connect "
+     "(unset: any client that knows the server key)"},
     TG_CONF_END,
 };
 
@@ -195,6 +215,8 @@ int tg_daemon_load_config(const tg_daemon_info *info,
                  common->log_level ? common->log_level : "");
         rc = -EINVAL;
     }
+    if (rc == 0)
+        rc = tg_curve_config_check(&common->curve, err, errlen);
     if (rc == 0) {
         char prefix[64];
         tg_conf_env_name("TRAILGUARD", info->name, prefix, sizeof prefix);
@@ -271,6 +293,25 @@ static void s_on_supervisor_check(uv_timer_t *t)
     s_on_signal(&d->sig[0], SIGTERM);
 }
 
+/*
+ * Batch frames are about 1 MiB and come and go hundreds of times a second.
+ * With glibc's defaults each one is a fresh mmap (or heap growth after a
+ * trim), so every frame costs ~300 page faults of zeroed memory in the
+ * parser, the evaluators and zmq's I/O threads.  Keeping blocks up to
+ * 16 MiB on the heap and trimming only above 32 MiB of free top lets them
+ * be reused; files larger than that still get their own mappings.  The
+ * environment (MALLOC_MMAP_THRESHOLD_, GLIBC_TUNABLES) still wins, because
+ * glibc reads it first and mallopt is skipped when it is set.
+ */
+static void s_tune_malloc(void)
+{
+    if (getenv("MALLOC_MMAP_THRESHOLD_") || getenv("MALLOC_TRIM_THRESHOLD_") ||
+        getenv("GLIBC_TUNABLES"))
+        return;
+    (void)mallopt(M_MMAP_THRESHOLD, 16 << 20);
+    (void)mallopt(M_TRIM_THRESHOLD, 32 << 20);
+}
+
 tg_daemon *tg_daemon_new(uv_loop_t *loop, const tg_daemon_info *info,
                          tg_daemon_signal_cb on_stop,
                          tg_daemon_signal_cb on_reload, void *ud)
@@ -286,6 +327,7 @@ tg_daemon *tg_daemon_new(uv_loop_t *loop, const tg_daemon_info *info,
     d->ud = ud;
     /* a peer closing a socket must not kill the daemon */
     signal(SIGPIPE, SIG_IGN);
+    s_tune_malloc();
     for (int i = 0; i < 3; i++) {
         uv_signal_init(loop, &d->sig[i]);
         d->sig[i].data = d;

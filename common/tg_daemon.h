@@ -56,6 +56,7 @@
 #include <uv.h>
 
 #include "tg_config.h"
+#include "tg_curve.h"
 
 /* Static description of a daemon. */
 typedef struct tg_daemon_info {
@@ -82,6 +83,7 @@ typedef struct tg_daemon_common {
     char *log_level;                /* default "info" */
     char *metrics_bind;             /* metrics.bind, default 127.0.0.1 */
     char *metrics_token;            /* metrics.token, default NULL */
+    tg_curve_config curve;          /* curve.*: CURVE between stages */
 } tg_daemon_common;
 
 extern const tg_conf_entry tg_daemon_common_table[];
@@ -106,7 +108,8 @@ void tg_daemon_usage(const tg_daemon_info *info, FILE *out);
  * Load args->config_path (none: defaults + environment), apply
  * tg_daemon_common_table to the root (environment TRAILGUARD_<KEY>) and
  * info->table to the section `info->name` (TRAILGUARD_<NAME>_<KEY>), then
- * the -e overrides.  On success *doc holds the parsed document (caller
+ * the -e overrides.  With curve.enabled the key files are loaded once
+ * to check them (tg_curve_config_check()).  On success *doc holds the parsed document (caller
  * owns; free with tg_conf_doc_free() after the last use of any
  * TG_CONF_NODE field of cfg).  Strings in *common and *cfg: release with
  * tg_daemon_common_release() and tg_conf_release(info->table, cfg), also

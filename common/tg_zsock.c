@@ -170,6 +170,9 @@ static int s_apply_opts(tg_zsock *s, const tg_zsock_opts *o, char *err,
         what = "ZMQ_RCVHWM";
     else if (o->immediate && s_setopt_int(s->sock, ZMQ_IMMEDIATE, 1))
         what = "ZMQ_IMMEDIATE";
+    else if (o->sockbuf > 0 && (s_setopt_int(s->sock, ZMQ_SNDBUF, o->sockbuf) ||
+                                s_setopt_int(s->sock, ZMQ_RCVBUF, o->sockbuf)))
+        what = "ZMQ_SNDBUF/ZMQ_RCVBUF";
     else if (o->max_msg_size > 0 &&
              zmq_setsockopt(s->sock, ZMQ_MAXMSGSIZE, &o->max_msg_size,
                             sizeof o->max_msg_size) != 0)

@@ -50,6 +50,9 @@ typedef struct tg_zsock_opts {
                                for the next loop iteration); 0 = 64 */
     bool immediate;         /* ZMQ_IMMEDIATE: queue only on completed
                                connections (PUSH: -EAGAIN with no peer) */
+    int sockbuf;            /* ZMQ_SNDBUF and ZMQ_RCVBUF (kernel socket
+                               buffers, capped by net.core.[wr]mem_max);
+                               0 = the OS default */
     /* CURVE (Z85 text keys, 40 chars; NULL = plain).  A server sets
      * curve_secret (its own) and curve_server = true; a client sets
      * curve_public, curve_secret (its own) and curve_serverkey. */

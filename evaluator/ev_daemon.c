@@ -75,6 +75,7 @@ struct ev_daemon {
     tg_msg_logbudget badlog;    /* rate limit for bad-frame lines */
     uint64_t drops_seen;        /* tg_zsock drops already counted */
     void *zctx;
+    tg_curve *curve;            /* CURVE keys and ZAP handler */
     tg_zsock *in, *out;
     tg_metrics *reg;
     tg_metrics_server *msrv;
@@ -706,12 +707,17 @@ ev_daemon *ev_daemon_new(uv_loop_t *loop, const ev_config *cfg,
     s_engine_install(d, e);
 
     d->zctx = zmq_ctx_new();
-    tg_zsock_opts io = { .rcvhwm = (int)cfg->rcvhwm, .max_msg_size = 64 << 20 };
+    d->curve = tg_curve_new(loop, d->zctx, &common->curve, d->reg, err, errlen);
+    if (!d->curve)
+        goto fail;
+    /* sockbuf: the parser's batch frames are ~1 MiB (see pa_daemon.c) */
+    tg_zsock_opts io = { .rcvhwm = (int)cfg->rcvhwm, .max_msg_size = 64 << 20,
+                         .sockbuf = 2 << 20 };
     d->in = tg_zsock_new(loop, d->zctx, ZMQ_PULL, NULL, false, &io, err, errlen);
     if (!d->in)
         goto fail;
     for (size_t i = 0; i < cfg->connect.n; i++) {
-        int rc = tg_zsock_connect(d->in, cfg->connect.v[i]);
+        int rc = tg_curve_connect(d->curve, d->in, cfg->connect.v[i]);
         if (rc) {
             snprintf(err, errlen, "connect %s: %s", cfg->connect.v[i], tg_strerror(rc));
             goto fail;
@@ -719,6 +725,8 @@ ev_daemon *ev_daemon_new(uv_loop_t *loop, const ev_config *cfg,
     }
     tg_zsock_opts oo = { .sndhwm = (int)cfg->sndhwm, .linger_ms = S_DRAIN_MS,
                          .linger_set = true };
+    if (tg_curve_client_opts(d->curve, &oo, cfg->notifier, err, errlen))
+        goto fail;
     d->out = tg_zsock_new(loop, d->zctx, ZMQ_PUSH, cfg->notifier, false, &oo,
                           err, errlen);
     if (!d->out)
@@ -752,6 +760,7 @@ void ev_daemon_free(ev_daemon *d)
     if (!d)
         return;
     s_close_all(d);
+    tg_curve_close(d->curve);
     if (d->zctx)
         zmq_ctx_term(d->zctx);
     ev_engine_free(d->engine);

@@ -122,6 +122,7 @@ struct fe_daemon {
     tg_msg_logbudget badlog;    /* rate limit for bad-frame lines */
     uint64_t drops_seen;        /* tg_zsock drops already counted */
     void *zctx;
+    tg_curve *curve;            /* CURVE keys and ZAP handler */
     tg_zsock *jobs, *acks;
     tg_journal *journal;
     tg_metrics *reg;
@@ -690,13 +691,18 @@ fe_daemon *fe_daemon_new(uv_loop_t *loop, const fe_config *cfg,
     }
 
     d->zctx = zmq_ctx_new();
+    d->curve = tg_curve_new(loop, d->zctx, &common->curve, d->reg, err, errlen);
+    if (!d->curve)
+        goto fail;
     tg_zsock_opts po = { .sndhwm = (int)cfg->sndhwm, .immediate = true };
+    tg_curve_server_opts(d->curve, &po);
     d->jobs = tg_zsock_new(loop, d->zctx, ZMQ_PUSH, d->cfg.bind, true, &po,
                            err, errlen);
     if (!d->jobs)
         goto fail;
     tg_zsock_on_writable(d->jobs, s_on_writable, d);
     tg_zsock_opts ao = { .rcvhwm = 10000, .max_msg_size = 1 << 20 };
+    tg_curve_server_opts(d->curve, &ao);
     d->acks = tg_zsock_new(loop, d->zctx, ZMQ_PULL, d->cfg.ack_bind, true, &ao,
                            err, errlen);
     if (!d->acks)
@@ -777,6 +783,7 @@ void fe_daemon_free(fe_daemon *d)
         s_job_clear(&d->jobs_tab[i]);
     free(d->jobs_tab);
     tg_journal_close(d->journal);
+    tg_curve_close(d->curve);
     if (d->zctx)
         zmq_ctx_term(d->zctx);
     tg_metrics_free(d->reg);

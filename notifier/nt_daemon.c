@@ -86,6 +86,7 @@ struct nt_daemon {
     tg_msg_logbudget badlog;    /* rate limit for bad-frame lines */
     uint64_t drops_seen;        /* tg_zsock drops already counted */
     void *zctx;
+    tg_curve *curve;            /* CURVE keys and ZAP handler */
     tg_zsock *in;
     char *bind;
     tg_metrics *reg;
@@ -158,7 +159,9 @@ static tg_zsock *s_acker_get(nt_daemon *d, tg_str ep)
     char *e = strndup(ep.p, ep.n);
     char err[256];
     tg_zsock_opts o = { .sndhwm = 100000, .linger_ms = 2000, .linger_set = true };
-    tg_zsock *s = tg_zsock_new(d->loop, d->zctx, ZMQ_PUSH, e, false, &o, err, sizeof err);
+    tg_zsock *s = NULL;
+    if (tg_curve_client_opts(d->curve, &o, e, err, sizeof err) == 0)
+        s = tg_zsock_new(d->loop, d->zctx, ZMQ_PUSH, e, false, &o, err, sizeof err);
     if (!s) {
         tg_log_error("ack socket endpoint=%s error=%s", e, err);
         free(e);
@@ -808,7 +811,11 @@ nt_daemon *nt_daemon_new(uv_loop_t *loop, const nt_config *cfg,
     }
 
     d->zctx = zmq_ctx_new();
+    d->curve = tg_curve_new(loop, d->zctx, &common->curve, d->reg, err, errlen);
+    if (!d->curve)
+        goto fail;
     tg_zsock_opts io = { .rcvhwm = (int)cfg->rcvhwm, .max_msg_size = 64 << 20 };
+    tg_curve_server_opts(d->curve, &io);
     d->in = tg_zsock_new(loop, d->zctx, ZMQ_PULL, d->bind, true, &io, err, errlen);
     if (!d->in)
         goto fail;
@@ -841,6 +848,7 @@ void nt_daemon_free(nt_daemon *d)
     if (!d)
         return;
     s_close_all(d);
+    tg_curve_close(d->curve);
     if (d->zctx)
         zmq_ctx_term(d->zctx);
     for (size_t i = 0; i < d->nout; i++)
