@@ -18,6 +18,7 @@
 #include "tg_metrics.h"
 #include "tg_msg.h"
 #include "tg_zsock.h"
+#include "fe_doneset.h"
 
 #define S_MAX_SOURCES 16
 #define S_TICK_MS 250
@@ -49,6 +50,9 @@ const tg_conf_entry fe_config_table[] = {
       "Prometheus port (0 = ephemeral)" },
     { TG_CONF_STR, "journal", NULL, offsetof(fe_config, journal),
       "checkpoint journal path (default <state_dir>/fetcher/checkpoint.journal)" },
+    { TG_CONF_DURATION, "done_retention", "7d", offsetof(fe_config, done_retention),
+      "forget finished jobs after this long (keep it above aws.lookback and "
+      "the SNS/SQS redelivery windows; 0 = never)" },
     /* AWS sources (fetcher/aws; used when built with it) */
     { TG_CONF_STR, "aws.assume_role_arn", NULL, offsetof(fe_config, aws.assume_role_arn),
       "sts:AssumeRole this role on top of the credential chain" },
@@ -110,13 +114,6 @@ typedef struct fe_job {
     uint32_t bits_len;                /* bytes */
 } fe_job;
 
-/* done-set: open addressing over identity hashes; status 1 ok, 2 failed */
-typedef struct fe_doneset {
-    uint64_t *keys;
-    uint8_t *vals;
-    size_t cap, n;
-} fe_doneset;
-
 struct fe_daemon {
     uv_loop_t *loop;
     tg_msg_logbudget badlog;    /* rate limit for bad-frame lines */
@@ -136,7 +133,8 @@ struct fe_daemon {
     fe_source_sink sink;
     fe_job *jobs_tab;
     size_t njobs;
-    fe_doneset done;
+    fe_doneset *done;           /* finished jobs (fe_doneset.h) */
+    uint64_t next_prune_ms;     /* loop time of the next retention sweep */
     bool started, stopping, finished, closed, blocked;
     uint64_t stop_deadline;
     uint64_t failed_inputs;
@@ -144,74 +142,116 @@ struct fe_daemon {
     msgpack_zone zone;
     tg_metric *m_frames_out, *m_frames_in, *m_jobs_done, *m_inflight,
         *m_queue, *m_latency, *m_err_bad, *m_err_input, *m_err_timeout,
-        *m_err_gaveup, *m_acks_unknown, *m_skipped, *m_redeliver, *m_file_lag;
+        *m_err_gaveup, *m_acks_unknown, *m_skipped, *m_redeliver, *m_file_lag,
+        *m_done_entries, *m_done_pruned;
 };
 
-/* ---- done set -------------------------------------------------------- */
-
-static void s_done_put(fe_doneset *s, uint64_t k, uint8_t v);
-
-static void s_done_grow(fe_doneset *s)
-{
-    fe_doneset n = { 0 };
-    n.cap = s->cap ? s->cap * 2 : 1024;
-    n.keys = calloc(n.cap, sizeof(*n.keys));
-    n.vals = calloc(n.cap, 1);
-    if (!n.keys || !n.vals)
-        abort();
-    for (size_t i = 0; i < s->cap; i++)
-        if (s->vals[i])
-            s_done_put(&n, s->keys[i], s->vals[i]);
-    free(s->keys);
-    free(s->vals);
-    *s = n;
-}
-
-static void s_done_put(fe_doneset *s, uint64_t k, uint8_t v)
-{
-    if ((s->n + 1) * 2 > s->cap)
-        s_done_grow(s);
-    size_t i = k & (s->cap - 1);
-    while (s->vals[i] && s->keys[i] != k)
-        i = (i + 1) & (s->cap - 1);
-    if (!s->vals[i])
-        s->n++;
-    s->keys[i] = k;
-    s->vals[i] = v;
-}
-
-static uint8_t s_done_get(const fe_doneset *s, uint64_t k)
-{
-    if (!s->cap)
-        return 0;
-    size_t i = k & (s->cap - 1);
-    while (s->vals[i]) {
-        if (s->keys[i] == k)
-            return s->vals[i];
-        i = (i + 1) & (s->cap - 1);
-    }
-    return 0;
-}
+/* ---- done set and its journal --------------------------------------- */
 
 static uint64_t s_job_id(const char *identity)
 {
     return tg_hash64(identity, strlen(identity), 0x7467666574636872ull);
 }
 
-/* journal record: one status byte ('0' ok, 'E' input errors, 'F' given
- * up) followed by the identity */
+static uint64_t s_wall_s(void)
+{
+    return (uint64_t)time(NULL);
+}
+
+static void s_done_put(fe_daemon *d, uint64_t id, uint8_t status, uint64_t when)
+{
+    if (fe_doneset_put(d->done, id, status, when) != 0)
+        abort(); /* supervised: out of memory is fatal */
+}
+
+/*
+ * Journal records, one per finished job:
+ *   "@" 16 hex digits (Unix seconds) status identity   (written now)
+ *   status identity                                     (before retention;
+ *                                                        read as done now)
+ *   "H" status 16 hex (id) 16 hex (seconds)             (compaction output)
+ * status is '0' (ok), 'E' (input errors) or 'F' (given up).
+ */
+static uint8_t s_status_of(char c)
+{
+    return c == '0' ? FE_DONE_OK : FE_DONE_FAILED;
+}
+
+static bool s_hex64(const char *p, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 16; i++) {
+        char c = p[i];
+        unsigned x = c >= '0' && c <= '9' ? (unsigned)(c - '0')
+                     : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10) : 16u;
+        if (x > 15)
+            return false;
+        v = v << 4 | x;
+    }
+    *out = v;
+    return true;
+}
+
 static int s_replay(const void *rec, size_t len, void *ud)
 {
     fe_daemon *d = ud;
     const char *r = rec;
+    uint64_t when = s_wall_s(), id;
+    if (len == 34 && r[0] == 'H') {
+        if (s_hex64(r + 2, &id) && s_hex64(r + 18, &when))
+            s_done_put(d, id, s_status_of(r[1]), when);
+        return 0;
+    }
+    if (len >= 19 && r[0] == '@' && s_hex64(r + 1, &when)) {
+        r += 17;
+        len -= 17;
+    }
     if (len < 2)
         return 0;
     char ident[4096];
     size_t n = len - 1 < sizeof ident - 1 ? len - 1 : sizeof ident - 1;
     memcpy(ident, r + 1, n);
     ident[n] = '\0';
-    s_done_put(&d->done, s_job_id(ident), r[0] == '0' ? 1 : 2);
+    s_done_put(d, s_job_id(ident), s_status_of(r[0]), when);
     return 0;
+}
+
+static int s_compact_one(uint64_t id, uint8_t status, uint64_t when, void *ud)
+{
+    char rec[40];
+    int n = snprintf(rec, sizeof rec, "H%c%016" PRIx64 "%016" PRIx64,
+                     status == FE_DONE_OK ? '0' : 'E', id, when);
+    return tg_journal_writer_put(ud, rec, (size_t)n);
+}
+
+static int s_compact_cb(tg_journal_writer *w, void *ud)
+{
+    fe_daemon *d = ud;
+    return fe_doneset_each(d->done, s_compact_one, w);
+}
+
+/* Forget jobs finished longer than done_retention ago, and rewrite the
+ * journal without them.  Runs at start (before the sources list anything)
+ * and then every done_retention / 24, between 1 s and 1 h. */
+static void s_prune(fe_daemon *d, uint64_t now_ms)
+{
+    uint64_t keep_s = d->cfg.done_retention / 1000;
+    if (!keep_s || now_ms < d->next_prune_ms)
+        return;
+    uint64_t every = d->cfg.done_retention / 24;
+    d->next_prune_ms = now_ms + (every < 1000 ? 1000 : every > 3600000 ? 3600000 : every);
+    uint64_t wall = s_wall_s();
+    long gone = fe_doneset_prune(d->done, wall > keep_s ? wall - keep_s : 0);
+    if (gone > 0) {
+        tg_metric_add(d->m_done_pruned, (double)gone);
+        tg_log_info("done set pruned entries=%ld kept=%zu", gone, fe_doneset_size(d->done));
+    }
+    tg_metric_set(d->m_done_entries, (double)fe_doneset_size(d->done));
+    if (gone > 0 && d->journal) {
+        int rc = tg_journal_compact(d->journal, s_compact_cb, d);
+        if (rc < 0)
+            tg_log_warn("checkpoint journal compaction failed error=%s", tg_strerror(rc));
+    }
 }
 
 /* ---- jobs ------------------------------------------------------------ */
@@ -325,7 +365,7 @@ static void s_resume_sources(fe_daemon *d)
 static void s_job_finish(fe_daemon *d, fe_job *j, int status)
 {
     char rec[4200];
-    int n = snprintf(rec, sizeof rec, "%c%s",
+    int n = snprintf(rec, sizeof rec, "@%016" PRIx64 "%c%s", s_wall_s(),
                      status == 0 ? '0' : status > 0 ? 'E' : 'F', j->identity);
     if (n > 0 && (size_t)n < sizeof rec && d->journal) {
         /* synced in batches (tick): a checkpoint lost in a crash only
@@ -335,7 +375,7 @@ static void s_job_finish(fe_daemon *d, fe_job *j, int status)
             tg_log_error("checkpoint journal write failed error=%s",
                          tg_strerror(rc));
     }
-    s_done_put(&d->done, j->id, status == 0 ? 1 : 2);
+    s_done_put(d, j->id, status == 0 ? FE_DONE_OK : FE_DONE_FAILED, s_wall_s());
     if (status != 0)
         d->failed_inputs++;
     double secs = (double)(s_now_ms(d) - j->start_ms) / 1000.0;
@@ -363,7 +403,7 @@ static int s_submit(void *ud, fe_source *src, const fe_job_desc *desc)
     if (d->stopping)
         return -ECANCELED;
     uint64_t id = s_job_id(desc->identity);
-    uint8_t prior = s_done_get(&d->done, id);
+    uint8_t prior = fe_doneset_get(d->done, id);
     if (prior || s_job_find(d, id)) {
         /* done before a restart (or listed twice): skip, keep the status */
         tg_metric_inc(d->m_skipped);
@@ -415,7 +455,7 @@ static bool s_is_done(void *ud, const char *identity, int *status)
 {
     fe_daemon *d = ud;
     uint64_t id = s_job_id(identity);
-    uint8_t prior = s_done_get(&d->done, id);
+    uint8_t prior = fe_doneset_get(d->done, id);
     if (!prior || s_job_find(d, id))
         return false;
     tg_metric_inc(d->m_skipped);
@@ -538,6 +578,7 @@ static void s_on_tick(uv_timer_t *t)
     uint64_t now = s_now_ms(d);
     if (d->journal)
         tg_journal_tick(d->journal);
+    s_prune(d, now);
     if (d->stopping && now >= d->stop_deadline) {
         if (d->njobs)
             tg_log_warn("drain timeout: %zu jobs still in flight (redone next start)",
@@ -635,6 +676,11 @@ static void s_metrics_init(fe_daemon *d)
         "Jobs skipped because the checkpoint says they were done", NULL);
     d->m_redeliver = tg_metrics_counter(r, "trailguard_jobs_redelivered_total",
         "Jobs sent again after an ack timeout", NULL);
+    d->m_done_entries = tg_metrics_gauge(r, "trailguard_done_jobs",
+        "Finished jobs remembered so that re-listed inputs are skipped "
+        "(fetcher.done_retention)", NULL);
+    d->m_done_pruned = tg_metrics_counter(r, "trailguard_done_jobs_pruned_total",
+        "Finished jobs forgotten after fetcher.done_retention", NULL);
 }
 
 fe_daemon *fe_daemon_new(uv_loop_t *loop, const fe_config *cfg,
@@ -663,6 +709,7 @@ fe_daemon *fe_daemon_new(uv_loop_t *loop, const fe_config *cfg,
     if (d->cfg.max_attempts == 0)
         d->cfg.max_attempts = 1;
     d->jobs_tab = calloc(d->cfg.max_inflight, sizeof(fe_job));
+    d->done = fe_doneset_new();
     msgpack_sbuffer_init(&d->sbuf);
     msgpack_zone_init(&d->zone, 4096);
     d->sink = (fe_source_sink){ s_submit, s_failed, s_src_done, d, cfg->once,
@@ -670,7 +717,8 @@ fe_daemon *fe_daemon_new(uv_loop_t *loop, const fe_config *cfg,
     uv_timer_init(loop, &d->tick);
     d->tick.data = d;
     d->reg = tg_metrics_new();
-    if (!d->cfg.bind || !d->cfg.ack_bind || !d->ack_ep || !d->jobs_tab || !d->reg) {
+    if (!d->cfg.bind || !d->cfg.ack_bind || !d->ack_ep || !d->jobs_tab || !d->reg ||
+        !d->done) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -735,7 +783,9 @@ int fe_daemon_start(fe_daemon *d, char *err, size_t errlen)
     d->started = true;
     uv_timer_start(&d->tick, s_on_tick, S_TICK_MS, S_TICK_MS);
     tg_metrics_set_ready(d->reg, true);
-    tg_log_info("checkpoint replayed done_jobs=%zu", d->done.n);
+    tg_log_info("checkpoint replayed done_jobs=%zu", fe_doneset_size(d->done));
+    tg_metric_set(d->m_done_entries, (double)fe_doneset_size(d->done));
+    s_prune(d, s_now_ms(d));
     for (size_t i = 0; i < d->nsrc; i++) {
         int rc = d->src[i]->ops->start(d->src[i], d->loop, &d->sink, err, errlen);
         if (rc)
@@ -789,8 +839,7 @@ void fe_daemon_free(fe_daemon *d)
     tg_metrics_free(d->reg);
     msgpack_sbuffer_destroy(&d->sbuf);
     msgpack_zone_destroy(&d->zone);
-    free(d->done.keys);
-    free(d->done.vals);
+    fe_doneset_free(d->done);
     free(d->cfg.bind);
     free(d->cfg.ack_bind);
     free(d->ack_ep);

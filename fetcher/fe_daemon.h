@@ -64,6 +64,7 @@ typedef struct fe_config {
     uint64_t ack_timeout;   /* ms */
     uint64_t max_attempts;
     uint64_t drain_timeout; /* ms */
+    uint64_t done_retention; /* ms; 0 = finished jobs are kept for ever */
     uint64_t sndhwm;
     uint64_t metrics_port;
     char *journal;          /* NULL = <state_dir>/fetcher/checkpoint.journal */
