@@ -96,6 +96,37 @@ static double s_f64(uint64_t u)
  * containers come from the zone), in one pass.  `depth`: containers above
  * this one.
  */
+static int s_obj(s_dec *d, msgpack_object *o, int depth);
+
+/*
+ * s_obj() for one element of a container, with the two commonest kinds of
+ * a CloudTrail record (fixstr: keys and most values; positive fixint)
+ * decoded inline; everything else, and every error, goes to s_obj(), so
+ * the result is the same.
+ */
+static inline int s_elem(s_dec *d, msgpack_object *o, int depth)
+{
+    if (d->off < d->len) {
+        unsigned c = d->buf[d->off];
+        if (c >= 0xa0 && c <= 0xbf) {
+            size_t n = c & 0x1f;
+            if (d->len - d->off - 1 >= n) {
+                o->type = MSGPACK_OBJECT_STR;
+                o->via.str.ptr = (const char *)d->buf + d->off + 1;
+                o->via.str.size = (uint32_t)n;
+                d->off += 1 + n;
+                return 0;
+            }
+        } else if (c <= 0x7f) {
+            o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+            o->via.u64 = c;
+            d->off++;
+            return 0;
+        }
+    }
+    return s_obj(d, o, depth);
+}
+
 static int s_obj(s_dec *d, msgpack_object *o, int depth)
 {
     const unsigned char *buf = d->buf;
@@ -237,7 +268,7 @@ static int s_obj(s_dec *d, msgpack_object *o, int depth)
             return TG_MSG_E_NOMEM;
         o->via.array.ptr = v;
         for (uint64_t i = 0; i < n; i++) {
-            int rc = s_obj(d, &v[i], depth + 1);
+            int rc = s_elem(d, &v[i], depth + 1);
             if (rc)
                 return rc;
         }
@@ -253,9 +284,9 @@ static int s_obj(s_dec *d, msgpack_object *o, int depth)
         return TG_MSG_E_NOMEM;
     o->via.map.ptr = kv;
     for (uint64_t i = 0; i < n; i++) {
-        int rc = s_obj(d, &kv[i].key, depth + 1);
+        int rc = s_elem(d, &kv[i].key, depth + 1);
         if (!rc)
-            rc = s_obj(d, &kv[i].val, depth + 1);
+            rc = s_elem(d, &kv[i].val, depth + 1);
         if (rc)
             return rc;
     }

@@ -14,9 +14,9 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "ev_batch.h"
 #include "ev_ct.h"
 #include "ev_engine.h"
-#include "tg_hash.h"
 #include "tg_log.h"
 #include "tg_metrics.h"
 #include "tg_msg.h"
@@ -50,26 +50,6 @@ const tg_conf_entry ev_config_table[] = {
     TG_CONF_END,
 };
 
-/* Newest eventTime per (account, region), for
- * trailguard_source_last_event_timestamp_seconds.  Cardinality is capped. */
-#define S_MAX_SOURCES 512
-typedef struct s_src {
-    char account[24];
-    char region[32];
-    uint64_t max_ts;
-    bool dirty;
-    tg_metric *gauge;
-} s_src;
-
-typedef struct s_alert {
-    const ev_rule *rule;
-    uint64_t record;
-    uint64_t ts_ns;
-    tg_str raw;
-    size_t text_off, text_len, json_off, json_len;
-    char id[33];
-} s_alert;
-
 struct ev_daemon {
     uv_loop_t *loop;
     tg_msg_logbudget badlog;    /* rate limit for bad-frame lines */
@@ -86,20 +66,10 @@ struct ev_daemon {
     ev_source ct_src;
     ev_engine *engine;
     char *ruleset;
-    ev_event evt;
-    uint64_t evt_num;
+    ev_batch *batch;            /* per-batch evaluation state */
     msgpack_zone zone;
     msgpack_sbuffer sbuf;       /* the outgoing frame */
     bool pending, stopping, closed;
-    ev_strbuf text, json, scratch;
-    s_alert *alerts;
-    size_t nalerts, cap;
-    /* context of the batch being evaluated */
-    const tg_msg_hdr *hdr;
-    uint64_t cur_record;
-    tg_str cur_raw;
-    s_src *srcs;
-    size_t nsrcs, last_src;
     tg_metric *m_lag;
     tg_metric *m_frames_in, *m_frames_out, *m_records_in, *m_alerts,
         *m_err_bad, *m_err_send, *m_inflight, *m_queue, *m_latency,
@@ -241,140 +211,6 @@ int ev_daemon_reload(ev_daemon *d)
 
 /* ---- evaluation ------------------------------------------------------ */
 
-/* The ruleset hash rides in every alert's output_fields under this key, so
- * each alert names the rule set that judged it.  Falco sorts output_fields
- * keys (strcmp); the key is inserted at its sorted place, the rest of the
- * JSON stays byte for byte what ev_alert_json() wrote. */
-#define S_RULESET_KEY "trailguard.ruleset"
-
-/* Index just past the JSON string starting at p[i] == '"', or n. */
-static size_t s_json_skip_str(const char *p, size_t i, size_t n)
-{
-    for (i++; i < n; i++) {
-        if (p[i] == '\\')
-            i++;
-        else if (p[i] == '"')
-            return i + 1;
-    }
-    return n;
-}
-
-/* Index just past the JSON value starting at p[i], or n. */
-static size_t s_json_skip_val(const char *p, size_t i, size_t n)
-{
-    int depth = 0;
-    while (i < n) {
-        char c = p[i];
-        if (c == '"') {
-            i = s_json_skip_str(p, i, n);
-            if (depth == 0)
-                return i;
-            continue;
-        }
-        if (c == '{' || c == '[') {
-            depth++;
-        } else if (c == '}' || c == ']') {
-            if (depth == 0)
-                return i;
-            if (--depth == 0)
-                return i + 1;
-        } else if (c == ',' && depth == 0) {
-            return i;
-        }
-        i++;
-    }
-    return n;
-}
-
-/* Insert "trailguard.ruleset":"<hash>" into the output_fields of the alert
- * JSON at d->json[off...].  A ,"output_fields":{ cannot occur inside a JSON
- * string (its quote would be escaped), so the first one is the member. */
-static void s_add_ruleset(ev_daemon *d, size_t off)
-{
-    static const char member[] = ",\"output_fields\":{";
-    const size_t klen = sizeof(S_RULESET_KEY) - 1;
-    char *p = d->json.p;
-    size_t n = d->json.len;
-    char *m = memmem(p + off, n - off, member, sizeof(member) - 1);
-    if (!m || !d->ruleset)
-        return;
-    size_t i = (size_t)(m - p) + sizeof(member) - 1, at = n;
-    bool at_end = false;
-    while (i < n) {
-        if (p[i] == '}') {          /* end: append */
-            at = i;
-            at_end = true;
-            break;
-        }
-        if (p[i] != '"')
-            return;                 /* not what ev_alert_json writes */
-        size_t ke = s_json_skip_str(p, i, n);
-        if (ke >= n)
-            return;
-        size_t len = ke - i - 2;
-        int c = memcmp(p + i + 1, S_RULESET_KEY, len < klen ? len : klen);
-        if (c == 0 && len == klen)
-            return;                 /* the rule's own field of that name */
-        if (c > 0 || (c == 0 && len > klen)) {
-            at = i;
-            break;
-        }
-        if (ke >= n || p[ke] != ':')
-            return;
-        i = s_json_skip_val(p, ke + 1, n);
-        if (i < n && p[i] == ',')
-            i++;
-    }
-    if (at >= n)
-        return;
-    ev_strbuf *t = &d->scratch;
-    ev_strbuf_reset(t);
-    if (at_end && p[at - 1] != '{')
-        ev_strbuf_puts(t, ",");
-    ev_strbuf_puts(t, "\"" S_RULESET_KEY "\":");
-    ev_json_put_str(t, d->ruleset, strlen(d->ruleset));
-    if (!at_end)
-        ev_strbuf_puts(t, ",");
-    size_t add = t->len;
-    ev_strbuf_put(&d->json, t->p, add);      /* grow */
-    p = d->json.p;
-    memmove(p + at + add, p + at, n - at);
-    memcpy(p + at, t->p, add);
-}
-
-static int s_on_match(const ev_rule *rule, ev_event *evt, void *ud)
-{
-    ev_daemon *d = ud;
-    if (d->nalerts == d->cap) {
-        d->cap = d->cap ? d->cap * 2 : 16;
-        d->alerts = realloc(d->alerts, d->cap * sizeof(*d->alerts));
-        if (!d->alerts)
-            abort();
-    }
-    s_alert *a = &d->alerts[d->nalerts++];
-    a->rule = rule;
-    a->record = d->cur_record;
-    a->ts_ns = evt->ts_ns;
-    a->raw = d->cur_raw;
-    a->text_off = d->text.len;
-    ev_alert_text(d->engine, rule, evt, &d->text);
-    a->text_len = d->text.len - a->text_off;
-    a->json_off = d->json.len;
-    ev_alert_json(d->engine, rule, evt, &d->json);
-    s_add_ruleset(d, a->json_off);
-    a->json_len = d->json.len - a->json_off;
-    /* stable id */
-    ev_strbuf_reset(&d->scratch);
-    ev_strbuf_put(&d->scratch, d->hdr->identity.p, d->hdr->identity.n);
-    ev_strbuf_printf(&d->scratch, "\n%" PRIu64 "\n%s", a->record, rule->name);
-    char hex[TG_SHA256_HEX_LEN + 1];
-    if (tg_sha256_hex(d->scratch.p, d->scratch.len, hex) != 0)
-        abort();
-    memcpy(a->id, hex, 32);
-    a->id[32] = '\0';
-    return 0;
-}
-
 static void s_send_pending(ev_daemon *d)
 {
     int rc = tg_zsock_send(d->out, d->sbuf.data, d->sbuf.size);
@@ -411,131 +247,15 @@ static void s_on_writable(tg_zsock *s, void *ud)
         s_close_all(d);
 }
 
-/* A top-level string of a record map (borrowed), or false. */
-static bool s_map_str(const msgpack_object *map, const char *key, size_t klen,
-                      const char **p, size_t *n)
-{
-    for (uint32_t i = 0; i < map->via.map.size; i++) {
-        const msgpack_object *k = &map->via.map.ptr[i].key;
-        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == klen &&
-            memcmp(k->via.str.ptr, key, klen) == 0) {
-            const msgpack_object *v = &map->via.map.ptr[i].val;
-            if (v->type != MSGPACK_OBJECT_STR)
-                return false;
-            *p = v->via.str.ptr;
-            *n = v->via.str.size;
-            return true;
-        }
-    }
-    return false;
-}
-
-static bool s_src_is(const s_src *e, const char *a, size_t an, const char *r, size_t rn)
-{
-    return strlen(e->account) == an && memcmp(e->account, a, an) == 0 &&
-           strlen(e->region) == rn && memcmp(e->region, r, rn) == 0;
-}
-
-/* Note a record's eventTime for its account and region. */
-static void s_note_source(ev_daemon *d, const msgpack_object *map, uint64_t ts)
-{
-    const char *a = "unknown", *r = "unknown";
-    size_t an = 7, rn = 7;
-    s_map_str(map, "recipientAccountId", 18, &a, &an);
-    s_map_str(map, "awsRegion", 9, &r, &rn);
-    if (an >= sizeof d->srcs[0].account || rn >= sizeof d->srcs[0].region)
-        return;
-    s_src *e = NULL;
-    if (d->nsrcs && s_src_is(&d->srcs[d->last_src], a, an, r, rn))
-        e = &d->srcs[d->last_src];
-    for (size_t i = 0; !e && i < d->nsrcs; i++)
-        if (s_src_is(&d->srcs[i], a, an, r, rn)) {
-            e = &d->srcs[i];
-            d->last_src = i;
-        }
-    if (!e) {
-        if (d->nsrcs == S_MAX_SOURCES)
-            return;
-        if (!d->srcs && !(d->srcs = calloc(S_MAX_SOURCES, sizeof(*d->srcs))))
-            abort();
-        e = &d->srcs[d->nsrcs];
-        d->last_src = d->nsrcs++;
-        memcpy(e->account, a, an);
-        e->account[an] = '\0';
-        memcpy(e->region, r, rn);
-        e->region[rn] = '\0';
-        e->gauge = tg_metrics_gauge(d->reg, "trailguard_source_last_event_timestamp_seconds",
-            "Newest eventTime seen per account and region",
-            (const char *[]){ "account", e->account, "region", e->region, NULL });
-    }
-    if (ts > e->max_ts) {
-        e->max_ts = ts;
-        e->dirty = true;
-    }
-}
-
 static void s_evaluate(ev_daemon *d, const tg_msg_batch *b)
 {
     uint64_t t0 = uv_hrtime();
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    double wall_s = (double)now.tv_sec + now.tv_nsec / 1e9;
-    d->hdr = &b->hdr;
-    d->nalerts = 0;
-    ev_strbuf_reset(&d->text);
-    ev_strbuf_reset(&d->json);
-    for (uint32_t i = 0; i < b->nrecords; i++) {
-        const msgpack_object *map;
-        tg_str raw;
-        tg_msg_batch_record(b, i, &raw, &map);
-        ev_ct_record rec = { map, raw.p, raw.n, d->hostname };
-        uint64_t ts = 0;
-        if (ev_ct_event_time(map, &ts) != 0)
-            ts = 0;
-        ev_event_reset(&d->evt, &rec, ts, ++d->evt_num);
-        if (ts) {
-            tg_metric_observe(d->m_lag, wall_s - (double)ts / 1e9);
-            s_note_source(d, map, ts);
-        }
-        d->cur_record = b->hdr.first + i;
-        d->cur_raw = raw;
-        ev_engine_match(d->engine, &d->evt, s_on_match, d);
-    }
-    for (size_t i = 0; i < d->nsrcs; i++)
-        if (d->srcs[i].dirty) {
-            tg_metric_set(d->srcs[i].gauge, (double)d->srcs[i].max_ts / 1e9);
-            d->srcs[i].dirty = false;
-        }
-    tg_metric_add(d->m_records_in, b->nrecords);
-    tg_metric_add(d->m_alerts, (double)d->nalerts);
-    tg_metric_add(d->m_decode_errors, b->nerrors);
-
-    tg_msg_alert stack[64];
-    tg_msg_alert *out = d->nalerts <= 64 ? stack : calloc(d->nalerts, sizeof(*out));
-    if (!out)
-        abort();
-    for (size_t i = 0; i < d->nalerts; i++) {
-        s_alert *a = &d->alerts[i];
-        out[i] = (tg_msg_alert){
-            .id = { a->id, 32 },
-            .rule = tg_str_c(a->rule->name),
-            .priority = tg_str_c(ev_priority_name(a->rule->priority)),
-            .source = tg_str_c("aws_cloudtrail"),
-            .time_ns = a->ts_ns,
-            .tag_list = a->rule->tags,
-            .ntags = a->rule->ntags,
-            .output = { d->text.p + a->text_off, a->text_len },
-            .json = { d->json.p + a->json_off, a->json_len },
-            .record = a->record,
-            .raw = a->raw,
-        };
-    }
+    ev_batch_result res;
     d->sbuf.size = 0;
-    tg_msg_encode_alerts(&d->sbuf, &b->hdr, b->nrecords, tg_str_c(d->ruleset),
-                         out, d->nalerts, b->errors, b->nerrors);
-    if (out != stack)
-        free(out);
-    ev_event_reset(&d->evt, NULL, 0, d->evt_num);
+    ev_batch_run(d->batch, d->engine, d->ruleset, b, &d->sbuf, &res);
+    tg_metric_add(d->m_records_in, res.nrecords);
+    tg_metric_add(d->m_alerts, (double)res.nalerts);
+    tg_metric_add(d->m_decode_errors, b->nerrors);
     tg_metric_observe(d->m_latency, (double)(uv_hrtime() - t0) / 1e9);
     s_send_pending(d);
 }
@@ -676,10 +396,6 @@ ev_daemon *ev_daemon_new(uv_loop_t *loop, const ev_config *cfg,
      * of objects): msgpack_zone_clear() keeps it, so no malloc per batch */
     msgpack_zone_init(&d->zone, 1 << 20);
     msgpack_sbuffer_init(&d->sbuf);
-    ev_strbuf_init(&d->text);
-    ev_strbuf_init(&d->json);
-    ev_strbuf_init(&d->scratch);
-    ev_event_init(&d->evt);
     ev_ct_source_init(&d->ct_src, &d->ct_ctx);
     uv_timer_init(loop, &d->drain);
     d->drain.data = d;
@@ -693,6 +409,8 @@ ev_daemon *ev_daemon_new(uv_loop_t *loop, const ev_config *cfg,
         goto fail;
     }
     s_metrics_init(d);
+    d->batch = ev_batch_new(&(ev_batch_opts){ .hostname = d->hostname,
+                                              .reg = d->reg, .lag = d->m_lag });
     if (cfg->rule_matching && strcmp(cfg->rule_matching, "all") != 0 &&
         strcmp(cfg->rule_matching, "first") != 0) {
         snprintf(err, errlen, "rule_matching must be 'all' or 'first', not '%s'",
@@ -764,10 +482,7 @@ void ev_daemon_free(ev_daemon *d)
     if (d->zctx)
         zmq_ctx_term(d->zctx);
     ev_engine_free(d->engine);
-    ev_event_fini(&d->evt);
-    ev_strbuf_fini(&d->text);
-    ev_strbuf_fini(&d->json);
-    ev_strbuf_fini(&d->scratch);
+    ev_batch_free(d->batch);
     msgpack_zone_destroy(&d->zone);
     msgpack_sbuffer_destroy(&d->sbuf);
     tg_metrics_free(d->reg);
@@ -778,7 +493,5 @@ void ev_daemon_free(ev_daemon *d)
     free(d->cfg.min_priority);
     free(d->hostname);
     free(d->ruleset);
-    free(d->alerts);
-    free(d->srcs);
     free(d);
 }

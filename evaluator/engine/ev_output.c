@@ -53,7 +53,7 @@ static void s_grow(ev_strbuf *b, size_t n)
     b->cap = cap;
 }
 
-void ev_strbuf_put(ev_strbuf *b, const char *s, size_t n)
+void ev_strbuf_put_slow(ev_strbuf *b, const char *s, size_t n)
 {
     s_grow(b, n);
     if (n)
@@ -62,7 +62,33 @@ void ev_strbuf_put(ev_strbuf *b, const char *s, size_t n)
     b->p[b->len] = '\0';
 }
 
-void ev_strbuf_puts(ev_strbuf *b, const char *s) { ev_strbuf_put(b, s, strlen(s)); }
+void ev_strbuf_put_u64_pad(ev_strbuf *b, unsigned long long v, int width)
+{
+    char tmp[24];
+    char *e = tmp + sizeof(tmp), *q = e;
+    do {
+        *--q = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (e - q < width && q > tmp)
+        *--q = '0';
+    ev_strbuf_put(b, q, (size_t)(e - q));
+}
+
+void ev_strbuf_put_u64(ev_strbuf *b, unsigned long long v)
+{
+    ev_strbuf_put_u64_pad(b, v, 1);
+}
+
+void ev_strbuf_put_i64(ev_strbuf *b, long long v)
+{
+    if (v < 0) {
+        ev_strbuf_putc(b, '-');
+        ev_strbuf_put_u64(b, 0ull - (unsigned long long)v);
+        return;
+    }
+    ev_strbuf_put_u64(b, (unsigned long long)v);
+}
 
 void ev_strbuf_printf(ev_strbuf *b, const char *fmt, ...)
 {
@@ -117,10 +143,25 @@ size_t ev_utf8_len(const unsigned char *s, size_t n)
     return l;
 }
 
+/* Bytes that go out as they are: printable ASCII but '"' and '\\'. */
+static inline bool s_json_plain(unsigned char c)
+{
+    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
 void ev_json_put_escaped(ev_strbuf *b, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < n;) {
+        size_t run = i;
+        while (run < n && s_json_plain(u[run]))
+            run++;
+        if (run > i) {
+            ev_strbuf_put(b, s + i, run - i);
+            i = run;
+            if (i == n)
+                break;
+        }
         unsigned char c = u[i];
         switch (c) {
         case '"': ev_strbuf_put(b, "\\\"", 2); i++; continue;
@@ -133,7 +174,9 @@ void ev_json_put_escaped(ev_strbuf *b, const char *s, size_t n)
         default: break;
         }
         if (c < 0x20) {
-            ev_strbuf_printf(b, "\\u%04x", c);
+            static const char hex[] = "0123456789abcdef";
+            char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+            ev_strbuf_put(b, esc, 6);
             i++;
             continue;
         }
@@ -150,9 +193,9 @@ void ev_json_put_escaped(ev_strbuf *b, const char *s, size_t n)
 
 void ev_json_put_str(ev_strbuf *b, const char *s, size_t n)
 {
-    ev_strbuf_put(b, "\"", 1);
+    ev_strbuf_putc(b, '"');
     ev_json_put_escaped(b, s, n);
-    ev_strbuf_put(b, "\"", 1);
+    ev_strbuf_putc(b, '"');
 }
 
 /* --- value rendering ----------------------------------------------------- */
@@ -168,7 +211,7 @@ void ev_val_render(ev_strbuf *b, ev_type t, const ev_val *v)
         ev_strbuf_put(b, v->s, v->len);
         break;
     case EV_TYPE_INT64:
-        ev_strbuf_printf(b, "%" PRId64, (int64_t)v->u);
+        ev_strbuf_put_i64(b, (long long)(int64_t)v->u);
         break;
     case EV_TYPE_BOOL:
         ev_strbuf_puts(b, v->u ? "true" : "false");
@@ -186,7 +229,7 @@ void ev_val_render(ev_strbuf *b, ev_type t, const ev_val *v)
         }
         break;
     default:
-        ev_strbuf_printf(b, "%" PRIu64, v->u);
+        ev_strbuf_put_u64(b, (unsigned long long)v->u);
         break;
     }
 }

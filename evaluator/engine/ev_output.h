@@ -32,9 +32,41 @@ void ev_strbuf_init(ev_strbuf *b);
 void ev_strbuf_fini(ev_strbuf *b);
 /* Forget the contents, keep the memory. */
 void ev_strbuf_reset(ev_strbuf *b);
-/* Append; abort on out of memory like ev_arena (supervised daemons). */
-void ev_strbuf_put(ev_strbuf *b, const char *s, size_t n);
-void ev_strbuf_puts(ev_strbuf *b, const char *s);
+/* ev_strbuf_put() when the bytes do not fit: grows, then appends. */
+void ev_strbuf_put_slow(ev_strbuf *b, const char *s, size_t n);
+
+/* Append; abort on out of memory like ev_arena (supervised daemons).
+ * Inline: rendering appends many short pieces, and when they fit (the
+ * steady state, buffers are reused) this is a copy and a store. */
+static inline void ev_strbuf_put(ev_strbuf *b, const char *s, size_t n)
+{
+    if (b->cap - b->len > n) {      /* room for n bytes and the NUL */
+        if (n)                      /* s may be NULL when n is 0 */
+            __builtin_memcpy(b->p + b->len, s, n);
+        b->len += n;
+        b->p[b->len] = '\0';
+        return;
+    }
+    ev_strbuf_put_slow(b, s, n);
+}
+
+/* Append one byte. */
+static inline void ev_strbuf_putc(ev_strbuf *b, char c)
+{
+    ev_strbuf_put(b, &c, 1);
+}
+
+static inline void ev_strbuf_puts(ev_strbuf *b, const char *s)
+{
+    ev_strbuf_put(b, s, __builtin_strlen(s));
+}
+
+/* Append v in decimal (what printf's %llu gives). */
+void ev_strbuf_put_u64(ev_strbuf *b, unsigned long long v);
+/* Append v in decimal with at least `width` digits, zero-padded (%0*llu). */
+void ev_strbuf_put_u64_pad(ev_strbuf *b, unsigned long long v, int width);
+/* Append v in decimal (%lld). */
+void ev_strbuf_put_i64(ev_strbuf *b, long long v);
 void ev_strbuf_printf(ev_strbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -20,20 +20,45 @@
 
 #define S_MAX_FIELDS 256
 
+/* Two digits (tm fields are in range, so %02d gives exactly these). */
+static void s_put2(ev_strbuf *out, int v, char sep)
+{
+    char b[3] = { (char)('0' + v / 10 % 10), (char)('0' + v % 10), sep };
+    ev_strbuf_put(out, b, sep ? 3 : 2);
+}
+
+/* strftime's "%H:%M:%S" (no localised parts), then '.' and 9 digits of ns. */
+static void s_put_hms_ns(ev_strbuf *out, const struct tm *tm, unsigned long ns)
+{
+    s_put2(out, tm->tm_hour, ':');
+    s_put2(out, tm->tm_min, ':');
+    s_put2(out, tm->tm_sec, '.');
+    ev_strbuf_put_u64_pad(out, ns, 9);
+}
+
+/* strftime's "%Y-%m-%dT" for the years a uint64 of ns can hold (1970 ..
+ * 2554: four digits, no sign), then the time as above. */
+static void s_put_iso_ns(ev_strbuf *out, const struct tm *tm, unsigned long ns)
+{
+    ev_strbuf_put_u64_pad(out, (unsigned long long)(tm->tm_year + 1900), 4);
+    ev_strbuf_putc(out, '-');
+    s_put2(out, tm->tm_mon + 1, '-');
+    s_put2(out, tm->tm_mday, 'T');
+    s_put_hms_ns(out, tm, ns);
+}
+
 static void s_time_text(const ev_engine *e, uint64_t ts, ev_strbuf *out)
 {
     time_t sec = (time_t)(ts / 1000000000ull);
     unsigned long ns = (unsigned long)(ts % 1000000000ull);
     struct tm tm;
-    char buf[64];
     if (e->opts.time_iso8601) {
         gmtime_r(&sec, &tm);
-        strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-        ev_strbuf_printf(out, "%s.%09lu+0000", buf, ns);
+        s_put_iso_ns(out, &tm, ns);
+        ev_strbuf_put(out, "+0000", 5);
     } else {
         localtime_r(&sec, &tm);
-        strftime(buf, sizeof(buf), "%H:%M:%S", &tm);
-        ev_strbuf_printf(out, "%s.%09lu", buf, ns);
+        s_put_hms_ns(out, &tm, ns);
     }
 }
 
@@ -49,7 +74,9 @@ int ev_alert_message(ev_engine *e, const ev_rule *r, ev_event *evt, ev_strbuf *o
 static void s_line(ev_engine *e, const ev_rule *r, ev_event *evt, ev_strbuf *out)
 {
     s_time_text(e, evt->ts_ns, out);
-    ev_strbuf_printf(out, ": %s ", ev_priority_name(r->priority));
+    ev_strbuf_put(out, ": ", 2);
+    ev_strbuf_puts(out, ev_priority_name(r->priority));
+    ev_strbuf_putc(out, ' ');
     ev_alert_message(e, r, evt, out);
 }
 
@@ -97,7 +124,7 @@ static void s_output_fields(ev_engine *e, const ev_rule *r, ev_event *evt, ev_st
         ev_json_put_str(out, keys[k].name, strlen(keys[k].name));
         ev_strbuf_puts(out, ":");
         if (keys[k].kind == 1) {
-            ev_strbuf_printf(out, "%llu", (unsigned long long)evt->ts_ns);
+            ev_strbuf_put_u64(out, (unsigned long long)evt->ts_ns);
         } else if (keys[k].kind == 0) {
             ev_format_field_json(f, keys[k].idx, evt, out);
         } else {
@@ -115,7 +142,9 @@ static void s_output_fields(ev_engine *e, const ev_rule *r, ev_event *evt, ev_st
     ev_strbuf_puts(out, "}");
 }
 
-int ev_alert_json(ev_engine *e, const ev_rule *r, ev_event *evt, ev_strbuf *out)
+/* The JSON object; `text` (may be NULL) is ev_alert_text()'s output. */
+static int s_json(ev_engine *e, const ev_rule *r, ev_event *evt,
+                  const char *text, size_t textlen, ev_strbuf *out)
 {
     ev_strbuf *tmp = &e->scratch;
     ev_strbuf_puts(out, "{\"hostname\":");
@@ -126,7 +155,12 @@ int ev_alert_json(ev_engine *e, const ev_rule *r, ev_event *evt, ev_strbuf *out)
         ev_strbuf_puts(out, ",\"message\":");
         ev_json_put_str(out, tmp->p ? tmp->p : "", tmp->len);
     }
-    if (e->opts.json_include_output) {
+    if (e->opts.json_include_output && text) {
+        /* ev_json_put_str(line) == '"' ev_json_put_escaped(line) '"' */
+        ev_strbuf_puts(out, ",\"output\":\"");
+        ev_strbuf_put(out, text, textlen);
+        ev_strbuf_putc(out, '"');
+    } else if (e->opts.json_include_output) {
         ev_strbuf_reset(tmp);
         s_line(e, r, evt, tmp);
         ev_strbuf_puts(out, ",\"output\":");
@@ -154,10 +188,20 @@ int ev_alert_json(ev_engine *e, const ev_rule *r, ev_event *evt, ev_strbuf *out)
     }
     time_t sec = (time_t)(evt->ts_ns / 1000000000ull);
     struct tm tm;
-    char buf[64];
     gmtime_r(&sec, &tm);
-    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-    ev_strbuf_printf(out, ",\"time\":\"%s.%09luZ\"}", buf,
-                     (unsigned long)(evt->ts_ns % 1000000000ull));
+    ev_strbuf_put(out, ",\"time\":\"", 9);
+    s_put_iso_ns(out, &tm, (unsigned long)(evt->ts_ns % 1000000000ull));
+    ev_strbuf_put(out, "Z\"}", 3);
     return 0;
+}
+
+int ev_alert_json(ev_engine *e, const ev_rule *r, ev_event *evt, ev_strbuf *out)
+{
+    return s_json(e, r, evt, NULL, 0, out);
+}
+
+int ev_alert_json_text(ev_engine *e, const ev_rule *r, ev_event *evt,
+                       const char *text, size_t textlen, ev_strbuf *out)
+{
+    return s_json(e, r, evt, text ? text : "", textlen, out);
 }

@@ -232,5 +232,10 @@ int ev_alert_message(ev_engine *e, const ev_rule *r, ev_event *evt, ev_strbuf *o
 int ev_alert_text(ev_engine *e, const ev_rule *r, ev_event *evt, ev_strbuf *out);
 /* Falco's JSON alert object (sorted keys, no trailing newline). Appends. */
 int ev_alert_json(ev_engine *e, const ev_rule *r, ev_event *evt, ev_strbuf *out);
+/* ev_alert_json() given what ev_alert_text() wrote for the same rule and
+ * event (text, borrowed for the call): its "output" member is that text in
+ * quotes, so the line is not rendered twice.  Same bytes as ev_alert_json(). */
+int ev_alert_json_text(ev_engine *e, const ev_rule *r, ev_event *evt,
+                       const char *text, size_t textlen, ev_strbuf *out);
 
 #endif /* EV_ENGINE_H */
