@@ -17,6 +17,8 @@
 
 struct tg_sha256 {
     EVP_MD_CTX *ctx;
+    EVP_MD *md;             /* fetched once: an implicit fetch per init
+                               costs more than hashing a short id */
 };
 
 static void s_hex(const unsigned char *md, size_t n, char *out)
@@ -35,11 +37,17 @@ tg_sha256 *tg_sha256_new(void)
     if (!h)
         return NULL;
     h->ctx = EVP_MD_CTX_new();
-    if (!h->ctx || EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1) {
+    h->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (!h->ctx || !h->md || tg_sha256_reset(h) != 0) {
         tg_sha256_free(h);
         return NULL;
     }
     return h;
+}
+
+int tg_sha256_reset(tg_sha256 *h)
+{
+    return EVP_DigestInit_ex2(h->ctx, h->md, NULL) == 1 ? 0 : -EIO;
 }
 
 int tg_sha256_update(tg_sha256 *h, const void *data, size_t len)
@@ -66,6 +74,7 @@ void tg_sha256_free(tg_sha256 *h)
     if (!h)
         return;
     EVP_MD_CTX_free(h->ctx);
+    EVP_MD_free(h->md);
     free(h);
 }
 

@@ -26,8 +26,12 @@ typedef struct tg_sha256 tg_sha256;
 /* Caller owns result; free with tg_sha256_free().  NULL on failure. */
 tg_sha256 *tg_sha256_new(void);
 int tg_sha256_update(tg_sha256 *h, const void *data, size_t len);
-/* Finish (the object can then only be freed). 0 or -EIO. */
+/* Finish.  The object can then be freed, or reset for another hash.
+ * 0 or -EIO. */
 int tg_sha256_final_hex(tg_sha256 *h, char out[TG_SHA256_HEX_LEN + 1]);
+/* Start a new hash on the same object (cheaper than a new object: no
+ * allocation, no algorithm fetch).  0 or -EIO. */
+int tg_sha256_reset(tg_sha256 *h);
 /* NULL is a no-op. */
 void tg_sha256_free(tg_sha256 *h);
 

@@ -38,6 +38,7 @@ struct ev_batch {
     ev_event evt;
     uint64_t evt_num;
     ev_strbuf text, json, scratch;
+    tg_sha256 *sha;             /* alert ids; reset per alert */
     s_alert *alerts;
     size_t nalerts, cap;
     /* the batch being evaluated (borrowed for one ev_batch_run) */
@@ -61,6 +62,9 @@ ev_batch *ev_batch_new(const ev_batch_opts *opts)
     ev_strbuf_init(&b->text);
     ev_strbuf_init(&b->json);
     ev_strbuf_init(&b->scratch);
+    b->sha = tg_sha256_new();
+    if (!b->sha)
+        abort();
     return b;
 }
 
@@ -72,6 +76,7 @@ void ev_batch_free(ev_batch *b)
     ev_strbuf_fini(&b->text);
     ev_strbuf_fini(&b->json);
     ev_strbuf_fini(&b->scratch);
+    tg_sha256_free(b->sha);
     free(b->alerts);
     free(b->srcs);
     free(b);
@@ -203,7 +208,9 @@ static void s_alert_id(ev_batch *b, s_alert *a)
     ev_strbuf_putc(&b->scratch, '\n');
     ev_strbuf_puts(&b->scratch, a->rule->name);
     char hex[TG_SHA256_HEX_LEN + 1];
-    if (tg_sha256_hex(b->scratch.p, b->scratch.len, hex) != 0)
+    if (tg_sha256_reset(b->sha) != 0 ||
+        tg_sha256_update(b->sha, b->scratch.p, b->scratch.len) != 0 ||
+        tg_sha256_final_hex(b->sha, hex) != 0)
         abort();
     memcpy(a->id, hex, 32);
     a->id[32] = '\0';

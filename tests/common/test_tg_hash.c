@@ -20,9 +20,16 @@ static void test_sha256(void)
     ASSERT_EQ(tg_sha256_update(h, two, 10), 0);
     ASSERT_EQ(tg_sha256_update(h, two + 10, strlen(two) - 10), 0);
     ASSERT_EQ(tg_sha256_final_hex(h, hex), 0);
+    ASSERT_STR_EQ(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    /* reset: the same object hashes again from scratch, twice */
+    for (int i = 0; i < 2; i++) {
+        ASSERT_EQ(tg_sha256_reset(h), 0);
+        ASSERT_EQ(tg_sha256_update(h, "abc", 3), 0);
+        ASSERT_EQ(tg_sha256_final_hex(h, hex), 0);
+        ASSERT_STR_EQ(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
     tg_sha256_free(h);
     tg_sha256_free(NULL);
-    ASSERT_STR_EQ(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
 
 static void test_crc32c(void)
