@@ -1,16 +1,33 @@
 /*
  * pa_decode.h - one fetched file in, validated records out: gunzip (by
- * magic), split (pa_records.h), simdjson per record (pa_json.h).
+ * magic), then one simdjson parse of the whole file, or split
+ * (pa_records.h) and simdjson per record (pa_json.h).
  * Owner: record decoding (parser/decode/).
  *
  * DESIGN
  * The parser daemon packs records straight into its batch frame: for each
- * record the callback gets the raw JSON span and a parsed document, and
- * calls pa_record_pack(rec, its_packer) to append the msgpack map where it
- * wants it (no intermediate buffer, no copy).  A pa_decoder owns the
+ * record the callback gets the raw JSON span and the record's map (parsed,
+ * or already packed), and calls pa_record_pack_sbuffer(rec, its_sbuf) to
+ * append the msgpack map where it wants it.  A pa_decoder owns the
  * reusable state (gunzip buffer, libdeflate decompressor, simdjson parser),
  * so steady-state decoding allocates nothing.  Not thread-safe: one
  * decoder per thread.
+ *
+ * Two paths, same results.  The fast path (default) takes the usual
+ * CloudTrail layout, {"Records":[...]} with Records the first key, with ONE
+ * simdjson parse of the whole decompressed file (no splitting, no parse
+ * per record): each record's map is packed from the document into a
+ * scratch buffer handed over with the record (pa_record.packed, copied
+ * by pa_record_pack*()), its raw span read off simdjson's structural
+ * index.  The reference path splits (pa_records.h) and parses each record alone (pa_json.h, with
+ * the lenient retry of pa_jsonfix.h).  At the first thing the fast path
+ * does not take (invalid JSON or UTF-8 anywhere, a record that is not an
+ * object or is oversized, another layout, trailing data, a file over
+ * PA_DECODE_FAST_MAX bytes) the reference path goes on from the first
+ * record not yet delivered, so records, raw bytes, msgpack bytes, errors
+ * and return values are those of the reference path alone
+ * (tests/cloudtrail/test_pa_decode.c and the json fuzz target compare
+ * them).  pa_decode_opts.reference turns the fast path off.
  *
  * Errors: per-record problems (oversized, invalid JSON, not an object) go
  * to on_error with the record index and a message naming the file, are
@@ -31,17 +48,30 @@
 typedef struct pa_decode_opts {
     size_t max_record;      /* bytes; 0 = PA_RECORD_MAX_DEFAULT (1 MiB) */
     size_t max_file;        /* decompressed bytes; 0 = 4 GiB */
+    int reference;          /* 1: reference path only (no one-pass path) */
 } pa_decode_opts;
+
+/* Larger decompressed files take the reference path: a whole-file parse
+ * needs about 14 bytes of parser memory per byte of text (kept for the
+ * next file), the reference path that much per record only.  4 MiB keeps
+ * the parser under ~60 MB (the RSS budget of issue 8 is 300 MB for the
+ * whole pipeline) and covers typical CloudTrail files (the bench corpus's
+ * are about 1.5 MB). */
+#define PA_DECODE_FAST_MAX ((size_t)4 << 20)
 
 /* One validated record.  Borrowed; valid only during the callback. */
 typedef struct pa_record {
     const char *raw;        /* exact bytes of the record in the file */
     size_t len;
     size_t index;           /* 0-based index in the file */
-    pa_json *json;          /* the parsed record (a JSON object) */
+    pa_json *json;          /* the parsed record (a JSON object), or NULL
+                             * when packed is set (fast path) */
+    const char *packed;     /* fast path: the msgpack map, already packed */
+    size_t packed_len;
 } pa_record;
 
-/* Append the record's msgpack map to pk.  0, or -EIO if pk's writer failed. */
+/* Append the record's msgpack map to pk (the same bytes on either path).
+ * 0, or -EIO if pk's writer failed. */
 int pa_record_pack(const pa_record *rec, msgpack_packer *pk);
 /* The same bytes appended straight to sb (faster).  0, or -ENOMEM with sb
  * unchanged. */

@@ -26,6 +26,7 @@ struct pa_json {
     char *fix = nullptr;      /* rewritten copy for the lenient retry */
     size_t fixcap = 0;
     bool lenient = false;
+    msgpack_sbuffer scratch{};  /* pa_json_records(): one record's map */
 };
 
 extern "C" pa_json *pa_json_new(void)
@@ -39,6 +40,7 @@ extern "C" void pa_json_free(pa_json *pj)
         return;
     std::free(pj->buf);
     std::free(pj->fix);
+    msgpack_sbuffer_destroy(&pj->scratch);
     delete pj;
 }
 
@@ -219,15 +221,31 @@ struct s_sbuf {
     }
     inline bool map(size_t n) { return hdr(n, 0x80, 15, 0, 0xde, 0xdf); }
     inline bool array(size_t n) { return hdr(n, 0x90, 15, 0, 0xdc, 0xdd); }
+    /* header and body with one bounds check (the hottest writer) */
     inline bool str(std::string_view s)
     {
-        if (!hdr(s.size(), 0xa0, 31, 0xd9, 0xda, 0xdb))
-            return false;
-        unsigned char *p = room(s.size());
+        size_t n = s.size(), h;
+        unsigned char *p = room(n + 5);
         if (!p)
             return false;
-        std::memcpy(p, s.data(), s.size());
-        sb->size += s.size();
+        if (n <= 31) {
+            p[0] = (unsigned char)(0xa0 | n);
+            h = 1;
+        } else if (n < 256) {
+            p[0] = 0xd9;
+            p[1] = (unsigned char)n;
+            h = 2;
+        } else if (n < 65536) {
+            p[0] = 0xda;
+            be16(p + 1, (uint32_t)n);
+            h = 3;
+        } else {
+            p[0] = 0xdb;
+            be32(p + 1, (uint32_t)n);
+            h = 5;
+        }
+        std::memcpy(p + h, s.data(), n);
+        sb->size += h + n;
         return true;
     }
     inline bool u64(uint64_t v)
@@ -309,6 +327,7 @@ struct s_sbuf {
     }
     inline bool boolean(bool v) { return one(v ? 0xc3 : 0xc2); }
     inline bool nil() { return one(0xc0); }
+
 };
 
 /* depth: containers still allowed below this one (0 = pack it empty). */
@@ -386,7 +405,178 @@ extern "C" int pa_json_pack(pa_json *pj, msgpack_packer *pk)
     return s_pack(w, pj->root, pj->max_depth) ? 0 : -EIO;
 }
 
+/*
+ * The fast path: one linear walk over simdjson's tape (the layout its
+ * doc/tape.md documents: a 64-bit word per value, the type in the top
+ * byte; '{' and '[' carry the index just past their closing word and, in
+ * bits 32-55, their element count, saturated at 0xFFFFFF; strings point
+ * into string_buf at a 32-bit length followed by the bytes; 'l', 'u' and
+ * 'd' keep their value in the next word).  No recursion and no dom::element
+ * per value: this loop was about 3 times cheaper than s_pack() over the DOM
+ * API on CloudTrail records.  It produces the same bytes as s_pack();
+ * tests/cloudtrail/test_pa_decode.c and the json fuzz target compare them.
+ */
+static inline uint64_t s_tape_payload(uint64_t word)
+{
+    return word & internal::JSON_VALUE_MASK;
+}
+
+/* Elements of the container at tape[i], counted when the tape saturated. */
+static size_t s_tape_count(const uint64_t *tape, size_t i)
+{
+    size_t n = (size_t)((tape[i] >> 32) & internal::JSON_COUNT_MASK);
+    if (n < internal::JSON_COUNT_MASK)
+        return n;
+    bool obj = (tape[i] >> 56) == '{';
+    size_t end = (size_t)(uint32_t)tape[i] - 1, k = i + 1;
+    n = 0;
+    while (k < end) {
+        uint64_t w = tape[k];
+        unsigned char t = (unsigned char)(w >> 56);
+        if (t == '{' || t == '[')
+            k = (size_t)(uint32_t)w;
+        else if (t == 'l' || t == 'u' || t == 'd')
+            k += 2;
+        else
+            k += 1;
+        n++;
+    }
+    return obj ? n / 2 : n;
+}
+
+/* A writer that writes nothing: counting what s_pack_tape() walks. */
+struct s_nowrite {
+    bool map(size_t) { return true; }
+    bool array(size_t) { return true; }
+    bool str(std::string_view) { return true; }
+    bool i64(int64_t) { return true; }
+    bool u64(uint64_t) { return true; }
+    bool f64(double) { return true; }
+    bool boolean(bool) { return true; }
+    bool nil() { return true; }
+};
+
+/* JSON structural characters of a container of n elements besides its
+ * brackets: the ',' between elements and, in an object, one ':' each. */
+static inline size_t s_separators(bool obj, size_t n)
+{
+    return (n ? n - 1 : 0) + (obj ? n : 0);
+}
+
+/*
+ * Pack tape[i..end) (whole values).  With COUNT, *nstruct is increased by
+ * the number of structural characters (simdjson's stage-1 index: brackets,
+ * ',', ':', and the first byte of each scalar) those values span in the
+ * text, so that a caller holding the structural index finds their bytes.
+ */
+template <bool COUNT, class W>
+static bool s_pack_tape(W &w, const dom::document &doc, size_t i, size_t end,
+                        unsigned max_depth, size_t *nstruct)
+{
+    const uint64_t *tape = doc.tape.get();
+    const uint8_t *strings = doc.string_buf.get();
+    unsigned depth = 0;                 /* open containers */
+    size_t ns = 0;
+    while (i < end) {
+        uint64_t word = tape[i];
+        switch ((unsigned char)(word >> 56)) {
+        case '{':
+        case '[': {
+            bool obj = (word >> 56) == '{';
+            if (depth >= max_depth) { /* cut: packed empty */
+                if (!(obj ? w.map(0) : w.array(0)))
+                    return false;
+                size_t next = (size_t)(uint32_t)word;
+                if (COUNT) {
+                    s_nowrite nw;
+                    s_pack_tape<true>(nw, doc, i, next, UINT32_MAX, &ns);
+                }
+                i = next;
+                continue;
+            }
+            size_t n = s_tape_count(tape, i);
+            if (!(obj ? w.map(n) : w.array(n)))
+                return false;
+            if (COUNT)
+                ns += 1 + s_separators(obj, n);
+            depth++;
+            i++;
+            continue;
+        }
+        case '}':
+        case ']':
+            depth--;
+            ns += COUNT;
+            i++;
+            continue;
+        case '"': {
+            const uint8_t *p = strings + s_tape_payload(word);
+            uint32_t len;
+            std::memcpy(&len, p, sizeof len);
+            if (!w.str(std::string_view(reinterpret_cast<const char *>(p + 4), len)))
+                return false;
+            ns += COUNT;
+            i++;
+            continue;
+        }
+        case 'l':
+            if (!w.i64((int64_t)tape[i + 1]))
+                return false;
+            ns += COUNT;
+            i += 2;
+            continue;
+        case 'u':
+            if (!w.u64(tape[i + 1]))
+                return false;
+            ns += COUNT;
+            i += 2;
+            continue;
+        case 'd': {
+            double v;
+            std::memcpy(&v, &tape[i + 1], sizeof v);
+            if (!w.f64(v))
+                return false;
+            ns += COUNT;
+            i += 2;
+            continue;
+        }
+        case 't':
+        case 'f':
+            if (!w.boolean((word >> 56) == 't'))
+                return false;
+            ns += COUNT;
+            i++;
+            continue;
+        case 'n':
+            if (!w.nil())
+                return false;
+            ns += COUNT;
+            i++;
+            continue;
+        default:
+            return false;               /* not a tape we know */
+        }
+    }
+    if (COUNT)
+        *nstruct += ns;
+    return true;
+}
+
 extern "C" int pa_json_pack_sbuffer(pa_json *pj, msgpack_sbuffer *sb)
+{
+    if (pj->kind == PA_JSON_NONE)
+        return -EINVAL;
+    size_t start = sb->size;
+    s_sbuf w{sb};
+    /* tape[0] points one past the closing root word */
+    size_t end = (size_t)s_tape_payload(pj->parser.doc.tape[0]) - 1;
+    if (s_pack_tape<false>(w, pj->parser.doc, 1, end, pj->max_depth, nullptr))
+        return 0;
+    sb->size = start;
+    return -ENOMEM;
+}
+
+extern "C" int pa_json_pack_sbuffer_dom(pa_json *pj, msgpack_sbuffer *sb)
 {
     if (pj->kind == PA_JSON_NONE)
         return -EINVAL;
@@ -396,6 +586,61 @@ extern "C" int pa_json_pack_sbuffer(pa_json *pj, msgpack_sbuffer *sb)
         return 0;
     sb->size = start;
     return -ENOMEM;
+}
+
+/*
+ * The one-pass path: ONE DOM parse of the whole document (the same
+ * runtime-dispatched parser and so the same validation as a record parsed
+ * alone: a document that parses has records that parse), then the tape
+ * walk above over each element of Records.  The raw span of a record is
+ * read off simdjson's stage-1 structural index, which the parser keeps
+ * after parsing (its document_stream reads it the same way): the walk
+ * counts the structural characters of each record, so record r+1 starts
+ * that many (plus its ',') after record r.
+ */
+static inline unsigned char s_tag(uint64_t word)
+{
+    return (unsigned char)(word >> 56);
+}
+
+extern "C" int pa_json_records(pa_json *pj, const char *text, size_t len, size_t max_record,
+                               pa_json_record_fn fn, void *data, size_t *done)
+{
+    *done = 0;
+    pj->kind = PA_JSON_NONE;            /* the parser no longer holds a record */
+    dom::element root;
+    if (pj->parser.parse(text, len, false).get(root))
+        return PA_JSON_FAST_BAIL;
+    const dom::document &doc = pj->parser.doc;
+    const uint64_t *tape = doc.tape.get();
+    const uint32_t *si = pj->parser.implementation->structural_indexes.get();
+    size_t nsi = pj->parser.implementation->n_structural_indexes;
+    /* {"Records":[ : tape root, '{', key, '['; structurals { " : [ */
+    if (s_tag(tape[1]) != '{' || s_tag(tape[2]) != '"' || s_tag(tape[3]) != '[' ||
+        nsi < 5 || std::memcmp(text + si[1], "\"Records\"", 9) != 0)
+        return PA_JSON_FAST_BAIL;
+    size_t i = 4, k = 4, aend = (size_t)(uint32_t)tape[3] - 1;
+    while (i < aend) {
+        size_t next = (size_t)(uint32_t)tape[i], ns = 0;
+        if (s_tag(tape[i]) != '{')
+            return PA_JSON_FAST_BAIL;   /* not an object: the reference says so */
+        pj->scratch.size = 0;
+        s_sbuf w{&pj->scratch};
+        if (!s_pack_tape<true>(w, doc, i, next, pj->max_depth, &ns) || k + ns > nsi)
+            return PA_JSON_FAST_BAIL;
+        const char *raw = text + si[k], *last = text + si[k + ns - 1];
+        if (*raw != '{' || *last != '}' || last < raw ||
+            (size_t)(last - raw) + 1 > max_record)
+            return PA_JSON_FAST_BAIL;
+        size_t rlen = (size_t)(last - raw) + 1;
+        int rc = fn(data, raw, rlen, pj->scratch.data, pj->scratch.size);
+        if (rc != 0)
+            return rc;
+        ++*done;
+        i = next;
+        k += ns + 1;
+    }
+    return 0;
 }
 
 extern "C" int pa_json_to_msgpack(pa_json *pj, const char *data, size_t len,

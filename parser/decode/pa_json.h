@@ -91,11 +91,44 @@ int pa_json_root_kind(const pa_json *pj);
 int pa_json_pack(pa_json *pj, msgpack_packer *pk);
 
 /*
- * The same bytes as pa_json_pack(), appended straight to sb (no call per
- * token: the fast path for building frames).  Returns 0, -EINVAL if
+ * The same bytes as pa_json_pack(), appended straight to sb by one linear
+ * walk over simdjson's tape (the fast path for building frames).  Returns 0, -EINVAL if
  * nothing is parsed, or -ENOMEM (sb is left as it was).
  */
 int pa_json_pack_sbuffer(pa_json *pj, msgpack_sbuffer *sb);
+
+/* The same bytes again, by the reference walk over simdjson's DOM API
+ * instead of the tape walk: for tests that check the two agree. */
+int pa_json_pack_sbuffer_dom(pa_json *pj, msgpack_sbuffer *sb);
+
+/*
+ * The one-pass path over a whole CloudTrail document (see pa_decode.h).
+ * fn gets each record's raw span and its msgpack map (the bytes
+ * pa_json_pack_sbuffer() gives after parsing that span).  Both are
+ * borrowed, valid only during the call.  fn returns 0 to go on, or a
+ * negative value that stops the walk.
+ */
+typedef int (*pa_json_record_fn)(void *data, const char *raw, size_t len,
+                                 const char *packed, size_t packed_len);
+
+#define PA_JSON_FAST_BAIL 1
+
+/*
+ * Walk text[0..len) (readable up to len + PA_JSON_PADDING, unchanged
+ * until the next call) as {"Records":[{...},...]}, with Records the first
+ * key: one simdjson parse of the whole text, then the tape walk of
+ * pa_json_pack_sbuffer() over each record.  The parser's memory grows to
+ * about 14 bytes per byte of the largest text seen.  *done gets
+ * the number of records given to fn.  Returns 0 when the Records array
+ * was walked to its end and only "}" and blanks follow;
+ * PA_JSON_FAST_BAIL at the first thing this path does not take (invalid
+ * JSON anywhere in the file, a record that is not an object or is over
+ * max_record bytes, another layout, out of memory): records *done and
+ * later were not given to fn, and the caller takes the reference path
+ * from there; or what fn returned when it stopped the walk.
+ */
+int pa_json_records(pa_json *pj, const char *text, size_t len, size_t max_record,
+                    pa_json_record_fn fn, void *data, size_t *done);
 
 /* pa_json_parse() then pa_json_pack(). */
 int pa_json_to_msgpack(pa_json *pj, const char *data, size_t len,

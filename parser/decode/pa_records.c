@@ -270,6 +270,11 @@ static bool s_digest_name(const char *name)
     return false;
 }
 
+int pa_records_digest_name(const char *name)
+{
+    return name && s_digest_name(name);
+}
+
 /* Column-0 '{' after a newline: the JSON lines format. */
 static bool s_looks_jsonl(const char *p, const char *end)
 {

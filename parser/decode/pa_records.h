@@ -57,6 +57,9 @@ typedef int (*pa_span_fn)(void *data, const char *raw, size_t len, size_t index)
 /* One per-record error; msg names the file and the index. */
 typedef void (*pa_record_error_fn)(void *data, size_t index, int code, const char *msg);
 
+/* 1 when name has a CloudTrail-Digest path segment (a digest file). */
+int pa_records_digest_name(const char *name);
+
 /*
  * Split buf[0..len) (already decompressed).  name is the file's name or
  * URI, used for digest detection and in messages (may be NULL).

@@ -32,7 +32,23 @@ typedef struct coll {
     int err_code[16];
     char err_msg[16][256];
     msgpack_sbuffer sb;     /* every record's map, packed back to back */
+    int mismatch;           /* records the three packers disagree on */
+    msgpack_sbuffer trace;  /* every callback in order: index, raw, map, errors */
+    int nfast;              /* records that came by the one-pass path */
 } coll;
+
+/* Appends one callback to the trace: kind, index, code, then two blobs. */
+static void c_trace(coll *c, char kind, size_t index, int code, const char *a, size_t alen,
+                    const char *b, size_t blen)
+{
+    msgpack_sbuffer_write(&c->trace, &kind, 1);
+    msgpack_sbuffer_write(&c->trace, (const char *)&index, sizeof index);
+    msgpack_sbuffer_write(&c->trace, (const char *)&code, sizeof code);
+    msgpack_sbuffer_write(&c->trace, (const char *)&alen, sizeof alen);
+    msgpack_sbuffer_write(&c->trace, a, alen);
+    msgpack_sbuffer_write(&c->trace, (const char *)&blen, sizeof blen);
+    msgpack_sbuffer_write(&c->trace, b, blen);
+}
 
 static int c_rec(void *data, const pa_record *rec)
 {
@@ -44,7 +60,27 @@ static int c_rec(void *data, const pa_record *rec)
     c->n++;
     msgpack_packer pk;
     msgpack_packer_init(&pk, &c->sb, msgpack_sbuffer_write);
-    return pa_record_pack(rec, &pk);
+    size_t start = c->sb.size;
+    int rc = pa_record_pack(rec, &pk);
+    if (rc != 0)
+        return rc;
+    /* The frame path (tape walk) and the DOM walk must give the very bytes
+     * of the generic packer. */
+    msgpack_sbuffer tape, dom;
+    msgpack_sbuffer_init(&tape);
+    msgpack_sbuffer_init(&dom);
+    /* a record of the one-pass path comes packed (json is NULL) */
+    c->nfast += rec->packed != NULL;
+    if ((rec->json == NULL) == (rec->packed == NULL) || pa_record_pack_sbuffer(rec, &tape) != 0 ||
+        (rec->json && pa_json_pack_sbuffer_dom(rec->json, &dom) != 0) ||
+        tape.size != c->sb.size - start || (rec->json && dom.size != tape.size) ||
+        memcmp(tape.data, c->sb.data + start, tape.size) != 0 ||
+        (rec->json && memcmp(dom.data, tape.data, tape.size) != 0))
+        c->mismatch++;
+    c_trace(c, 'R', rec->index, 0, rec->raw, rec->len, c->sb.data + start, c->sb.size - start);
+    msgpack_sbuffer_destroy(&tape);
+    msgpack_sbuffer_destroy(&dom);
+    return 0;
 }
 
 static void c_err(void *data, size_t index, int code, const char *msg)
@@ -56,20 +92,61 @@ static void c_err(void *data, size_t index, int code, const char *msg)
         snprintf(c->err_msg[c->nerr], sizeof(c->err_msg[0]), "%s", msg);
     }
     c->nerr++;
+    c_trace(c, 'E', index, code, msg, strlen(msg), "", 0);
 }
 
 static coll g_c;
 static char g_err[256];
 static pa_decode_stats g_st;
+static size_t g_runs_fast;  /* differential runs where the one-pass path delivered */
 
+static void c_reset(coll *c)
+{
+    msgpack_sbuffer_destroy(&c->sb);
+    msgpack_sbuffer_destroy(&c->trace);
+    memset(c, 0, sizeof(*c));
+    msgpack_sbuffer_init(&c->sb);
+    msgpack_sbuffer_init(&c->trace);
+}
+
+static int run_once(const char *data, size_t len, const char *name, const pa_decode_opts *o,
+                    coll *c, pa_decode_stats *st, char *err, size_t errlen)
+{
+    c_reset(c);
+    err[0] = '\0';
+    pa_decode_cb cb = {c_rec, c_err, c};
+    int rc = pa_decode_buffer(data, len, name, o, &cb, st, err, errlen);
+    ASSERT_EQ(c->mismatch, 0);
+    return rc;
+}
+
+/*
+ * Differential: the reference path (opts.reference) and the default path
+ * (one-pass when it applies) must give the same return value, message,
+ * stats and callbacks (record indexes, raw bytes, msgpack bytes, errors),
+ * in the same order.  g_c/g_err/g_st keep the default path's results.
+ */
 static int run_opts(const char *data, size_t len, const char *name, const pa_decode_opts *o)
 {
-    msgpack_sbuffer_destroy(&g_c.sb);
-    memset(&g_c, 0, sizeof(g_c));
-    msgpack_sbuffer_init(&g_c.sb);
-    g_err[0] = '\0';
-    pa_decode_cb cb = {c_rec, c_err, &g_c};
-    return pa_decode_buffer(data, len, name, o, &cb, &g_st, g_err, sizeof(g_err));
+    static coll ref;
+    char rerr[256];
+    pa_decode_stats rst;
+    pa_decode_opts ro = o ? *o : (pa_decode_opts){0};
+    ro.reference = 1;
+    int rrc = run_once(data, len, name, &ro, &ref, &rst, rerr, sizeof(rerr));
+    ASSERT_EQ(ref.nfast, 0);
+    ro.reference = 0;
+    int rc = run_once(data, len, name, &ro, &g_c, &g_st, g_err, sizeof(g_err));
+    ASSERT_EQ(rc, rrc);
+    ASSERT_STR_EQ(g_err, rerr);
+    ASSERT_EQ(g_c.n, ref.n);
+    ASSERT_EQ(g_c.nerr, ref.nerr);
+    ASSERT_EQ(g_c.trace.size, ref.trace.size);
+    if (ref.trace.size) /* empty traces have no buffer */
+        ASSERT_MEM_EQ(g_c.trace.data, g_c.trace.size, ref.trace.data, ref.trace.size);
+    ASSERT_MEM_EQ(&g_st, sizeof(g_st), &rst, sizeof(rst));
+    g_runs_fast += g_c.nfast > 0;
+    return rc;
 }
 
 static int run(const char *text, const char *name)
@@ -467,6 +544,47 @@ static void test_lenient(void)
     msgpack_unpacked_destroy(&up);
 }
 
+/* Every msgpack header width: maps and arrays past 15 and 65535 entries,
+ * strings past 31, 255 and 65535 bytes, integers of every size and sign. */
+static void test_roundtrip_wide(void)
+{
+    size_t cap = 1u << 20, k = 0;
+    char *t = malloc(cap);
+    ASSERT_NOT_NULL(t);
+    k += (size_t)snprintf(t + k, cap - k, "{\"Records\":[{");
+    for (int i = 0; i < 20; i++)
+        k += (size_t)snprintf(t + k, cap - k, "\"k%d\":%d,", i, i);
+    static const char *const ints[] = {"0", "127", "128", "255", "256", "65535", "65536",
+                                       "4294967295", "4294967296", "9223372036854775807",
+                                       "-1", "-32", "-33", "-128", "-129", "-32768",
+                                       "-32769", "-2147483648", "-2147483649",
+                                       "-9223372036854775808"};
+    k += (size_t)snprintf(t + k, cap - k, "\"ints\":[");
+    for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
+        k += (size_t)snprintf(t + k, cap - k, "%s%s", i ? "," : "", ints[i]);
+    k += (size_t)snprintf(t + k, cap - k, "],\"many\":[");
+    for (int i = 0; i < 70000; i++)
+        k += (size_t)snprintf(t + k, cap - k, "%s%d", i ? "," : "", i % 3);
+    k += (size_t)snprintf(t + k, cap - k, "]");
+    static const size_t lens[] = {31, 32, 255, 256, 65535, 65536};
+    for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+        k += (size_t)snprintf(t + k, cap - k, ",\"s%zu\":\"", lens[i]);
+        memset(t + k, 'x', lens[i]);
+        k += lens[i];
+        t[k++] = '"';
+    }
+    k += (size_t)snprintf(t + k, cap - k, "}]}");
+    pa_decode_opts o = {.max_record = cap};
+    ASSERT_EQ(run_opts(t, k, "wide", &o), PA_OK);
+    ASSERT_EQ(g_c.n, 1);
+    ASSERT_EQ(check_roundtrip(t, k, "wide"), 1);
+    free(t);
+    /* uint64 (beyond jansson): the packers still agree (run_opts checks) */
+    ASSERT_EQ(run("{\"Records\":[{\"u\":18446744073709551615,\"v\":[9223372036854775808]}]}",
+                  "u64"), PA_OK);
+    ASSERT_EQ(g_c.n, 1);
+}
+
 /* Deep nesting is cut so msgpack-c (32 levels) can still unpack it. */
 static void test_depth_limit(void)
 {
@@ -533,10 +651,288 @@ static void test_roundtrip_corpus(void)
     ASSERT(files > 0);
 }
 
+/* One-pass path vs reference path ------------------------------------------ */
+
+/* Text and its gzip, both through run_opts() (which compares the paths). */
+static int run_both(const char *text, size_t len, const char *name, const pa_decode_opts *o)
+{
+    size_t cap = len + len / 2 + 256;
+    unsigned char *gz = malloc(cap);
+    ASSERT_NOT_NULL(gz);
+    size_t gl = gz_member(text, len, gz, cap);
+    int grc = run_opts((const char *)gz, gl, name, o);
+    free(gz);
+    int rc = run_opts(text, len, name, o);
+    ASSERT_EQ(grc, rc);
+    return rc;
+}
+
+static int run_both_s(const char *text, const char *name)
+{
+    return run_both(text, strlen(text), name, NULL);
+}
+
+static int s_stop_at;   /* c_stop: stop decoding at this record */
+
+static int c_stop(void *data, const pa_record *rec)
+{
+    int rc = c_rec(data, rec);
+    return rc != 0 ? rc : rec->index == (size_t)s_stop_at ? -4242 : 0;
+}
+
+static void test_fast_hard_cases(void)
+{
+    static const char *const docs[] = {
+        /* standard, escapes, valid surrogate pair, keys with escapes */
+        "{\"Records\":[{\"a\":\"x\\\"y\\\\z\\/\\b\\f\\n\\r\\t\\u0000\\u00e9\\ud83d\\ude00\","
+        "\"k\\u0041\":1,\"\":\"\"}]}",
+        /* lone surrogate in record 1: lenient retry on the reference path */
+        "{\"Records\":[{\"a\":1},{\"ua\":\"a\\ud800b\"},{\"c\":3}]}",
+        /* invalid UTF-8 in one record */
+        "{\"Records\":[{\"a\":1},{\"u\":\"\xff\xfe\"},{\"c\":\"\xc3\xa9\"}]}",
+        /* raw control characters */
+        "{\"Records\":[{\"a\":1},{\"c\":\"a\tb\x01\"},{\"c\":3}]}",
+        /* numbers at and beyond int64/uint64, 1e400, -0, floats */
+        "{\"Records\":[{\"n\":[9223372036854775807,9223372036854775808,-9223372036854775808,"
+        "18446744073709551615,0,-0,-0.0,1.0,1E5,1e-5,2.5e+3,1.7976931348623157e308,5e-324]}]}",
+        "{\"Records\":[{\"a\":1},{\"n\":18446744073709551616},{\"m\":-9223372036854775809}]}",
+        "{\"Records\":[{\"a\":1},{\"x\":1e400},{\"y\":-1e400}]}",
+        "{\"Records\":[{\"a\":01},{\"b\":1.},{\"c\":.5},{\"d\":+1},{\"e\":1e},{\"f\":2}]}",
+        /* duplicate keys */
+        "{\"Records\":[{\"k\":1,\"k\":2,\"k\":{\"k\":[1,1]}}]}",
+        /* empty Records, whitespace and newlines between records */
+        "{\"Records\":[]}",
+        " \r\n\t{ \"Records\" :\n[\n]\n}\n\n",
+        "{\"Records\" : [ {\"a\":1} ,\n\n\t{\"b\":2}\r\n,{}\n ] }\n",
+        /* a record that is not an object */
+        "{\"Records\":[{\"a\":1},5,\"s\",[1],null,{\"b\":2}]}",
+        "{\"Records\":[7]}",
+        /* truncated document, trailing garbage */
+        "{\"Records\":[{\"a\":1},{\"b\":2}",
+        "{\"Records\":[{\"a\":1},{\"b\":2}]",
+        "{\"Records\":[{\"a\":1},{\"b\":",
+        "{\"Records\":[{\"a\":1},{\"b\":2}]}junk",
+        "{\"Records\":[{\"a\":1},{\"b\":2}]} {\"x\":1}",
+        "{\"Records\":[{\"a\":1},{\"b\":2}]}\n{\"Records\":[{\"c\":3}]}",
+        "{\"Records\":[{\"a\":1} {\"b\":2}]}",
+        "{\"Records\":[{\"a\":1},,{\"b\":2}]}",
+        "{\"Records\":[{\"a\":1},{\"b\":2},]}",
+        "{\"Records\":[{\"a\":1},{\"b\":tru},{\"c\":3}]}",
+        "{\"Records\":[{\"a\":1},{\"b\":2}}]}",
+        /* Records not first, nested Records, escaped Records key */
+        "{\"x\":1,\"Records\":[{\"a\":1}]}",
+        "{\"Records\":[{\"Records\":[{\"a\":1}],\"b\":{\"Records\":2}}]}",
+        "{\"Rec\\u006frds\":[{\"a\":1}]}",
+        "{\"Records\":[{\"a\":1}],\"Records\":[{\"b\":2}]}",
+        "{\"Records\":[{\"a\":1}],\"tail\":{\"x\":[1,2]}}",
+        "{\"Records\":{\"a\":1}}",
+        "{\"Records\":5}",
+        /* byte order mark, JSON lines, bare array, digest-like */
+        "\xef\xbb\xbf{\"Records\":[{\"a\":1}]}",
+        "{\"eventVersion\":\"1\"}\n{\"eventVersion\":\"2\"}\n",
+        "[{\"a\":1},{\"b\":2}]",
+        "{\"digestPublicKeyFingerprint\":\"x\",\"logFiles\":[]}",
+        /* structural characters inside strings */
+        "{\"Records\":[{\"s\":\"}]},{\\\"\"},{\"t\":\"[{\\\\\"}]}",
+    };
+    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "hard%zu.json", i);
+        (void)run_both_s(docs[i], name);
+    }
+    /* the ordinary ones went the one-pass way */
+    size_t before = g_runs_fast;
+    ASSERT_EQ(run_both_s(docs[0], "h0"), PA_OK);
+    ASSERT_EQ(g_runs_fast, before + 2);
+    /* the fast path's records, then the reference path from the bad one */
+    ASSERT_EQ(run_opts(docs[6], strlen(docs[6]), "h6", NULL), PA_OK);
+    ASSERT_EQ(g_c.n, 3);
+    ASSERT_EQ(g_st.lenient, 2);
+
+    /* deep nesting beyond the cut, with an error below the cut */
+    char deep[4096];
+    for (int bad = 0; bad < 2; bad++) {
+        int k = snprintf(deep, sizeof(deep), "{\"Records\":[{\"a\":1},{\"d\":");
+        for (int j = 0; j < 40; j++)
+            k += snprintf(deep + k, sizeof(deep) - (size_t)k, "{\"k\":[");
+        k += snprintf(deep + k, sizeof(deep) - (size_t)k, "%s", bad ? "tru" : "1,\"x\",2.5");
+        for (int j = 0; j < 40; j++)
+            k += snprintf(deep + k, sizeof(deep) - (size_t)k, "]}");
+        k += snprintf(deep + k, sizeof(deep) - (size_t)k, "},{\"z\":2}]}");
+        ASSERT_EQ(run_both(deep, (size_t)k, "deep", NULL), PA_OK);
+        ASSERT_EQ(g_c.n, bad ? 2 : 3);
+    }
+    /* nesting past simdjson's own depth limit (1024) */
+    size_t cap = 8192, k = 0;
+    char *dd = malloc(cap);
+    ASSERT_NOT_NULL(dd);
+    k += (size_t)snprintf(dd, cap, "{\"Records\":[{\"a\":1},{\"d\":");
+    for (int j = 0; j < 1100; j++)
+        dd[k++] = '[';
+    for (int j = 0; j < 1100; j++)
+        dd[k++] = ']';
+    k += (size_t)snprintf(dd + k, cap - k, "},{\"z\":2}]}");
+    (void)run_both(dd, k, "deeper", NULL);
+    free(dd);
+
+    /* an oversized record in the middle; limits at a record's exact size */
+    const char *ov =
+        "{\"Records\":[{\"a\":1},{\"pad\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"},{\"c\":3}]}";
+    for (size_t lim = 36; lim <= 46; lim++) {
+        pa_decode_opts o = {.max_record = lim};
+        (void)run_both(ov, strlen(ov), "ov", &o);
+    }
+    pa_decode_opts o3 = {.max_record = 3};
+    ASSERT_EQ(run_both(ov, strlen(ov), "ov3", &o3), PA_OK);
+    ASSERT_EQ(g_c.n, 0);
+    ASSERT_EQ(g_st.oversized, 3);
+
+    /* a callback that stops: the same rc, the same records delivered */
+    const char *stop = "{\"Records\":[{\"a\":0},{\"a\":1},{\"a\":2},{\"a\":3}]}";
+    for (int ref = 0; ref < 2; ref++) {
+        coll c;
+        memset(&c, 0, sizeof(c));
+        c_reset(&c);
+        pa_decode_opts o = {.reference = ref};
+        pa_decode_cb cb = {c_stop, c_err, &c};
+        s_stop_at = 2;
+        char err[128];
+        ASSERT_EQ(pa_decode_buffer(stop, strlen(stop), "stop", &o, &cb, NULL, err, sizeof(err)),
+                  -4242);
+        ASSERT_EQ(c.n, 3);
+        ASSERT_EQ(c.nfast, ref ? 0 : 3);
+        msgpack_sbuffer_destroy(&c.sb);
+        msgpack_sbuffer_destroy(&c.trace);
+    }
+}
+
+/* Generated CloudTrail-like files (the shapes of bench/gen), some with one
+ * fault injected into one record. */
+static uint64_t s_rng(uint64_t *st)
+{
+    *st ^= *st << 13;
+    *st ^= *st >> 7;
+    *st ^= *st << 17;
+    return *st;
+}
+
+static void gen_value(char *t, size_t cap, size_t *k, uint64_t *rng, int depth)
+{
+    static const char *const scalars[] = {
+        "\"s3.amazonaws.com\"", "\"arn:aws:iam::123456789012:user/al\\u00efce\"", "true",
+        "false", "null", "0", "-1", "42", "3.25", "1e-3", "9223372036854775808",
+        "\"Mozilla/5.0 (X11; Linux) \\\"q\\\" \\\\ \\ud83d\\ude00\"", "\"\"",
+        "\"caf\xc3\xa9 \xe2\x82\xac\"", "-0", "123456789012345678"};
+    unsigned r = (unsigned)(s_rng(rng) % 10);
+    if (depth > 22 || r < 6) {
+        *k += (size_t)snprintf(t + *k, cap - *k, "%s",
+                               scalars[s_rng(rng) % (sizeof(scalars) / sizeof(scalars[0]))]);
+        return;
+    }
+    bool obj = r < 8;
+    unsigned n = (unsigned)(s_rng(rng) % (depth < 2 ? 20 : 5));
+    t[(*k)++] = obj ? '{' : '[';
+    for (unsigned i = 0; i < n && *k < cap - 4096; i++) {
+        if (i)
+            *k += (size_t)snprintf(t + *k, cap - *k, "%s", s_rng(rng) % 4 ? "," : " ,\n ");
+        if (obj)
+            *k += (size_t)snprintf(t + *k, cap - *k, "\"k%u\":", (unsigned)(s_rng(rng) % 30));
+        gen_value(t, cap, k, rng, depth + 1);
+    }
+    t[(*k)++] = obj ? '}' : ']';
+}
+
+static void test_fast_generated(void)
+{
+    static const char *const faults[] = {"\"\xff\"", "\"a\x02\"", "1e400", "18446744073709551616",
+                                         "tru", "\"\\ud800\"", "\"\\q\"", "[1,]", "01"};
+    size_t cap = 1u << 20;
+    char *t = malloc(cap);
+    ASSERT_NOT_NULL(t);
+    uint64_t rng = 0x9e3779b97f4a7c15ull;
+    size_t runs_fast = g_runs_fast;
+    for (int f = 0; f < 120; f++) {
+        size_t k = (size_t)snprintf(t, cap, "{\"Records\":[");
+        unsigned nrec = (unsigned)(s_rng(&rng) % 12);
+        int fault = f % 3 == 0 ? (int)(s_rng(&rng) % 9) : -1;
+        unsigned fault_rec = nrec ? (unsigned)(s_rng(&rng) % nrec) : 0;
+        for (unsigned r = 0; r < nrec && k < cap / 2; r++) {
+            k += (size_t)snprintf(t + k, cap - k,
+                                  "%s{\"eventVersion\":\"1.08\","
+                                  "\"eventTime\":\"2023-0%u-01T00:00:00Z\","
+                                  "\"n\":%u,\"requestParameters\":",
+                                  r ? (s_rng(&rng) % 2 ? "," : ",\n") : "", r % 9 + 1, r);
+            gen_value(t, cap, &k, &rng, 1);
+            if (fault >= 0 && r == fault_rec)
+                k += (size_t)snprintf(t + k, cap - k, ",\"bad\":%s", faults[fault]);
+            t[k++] = '}';
+        }
+        k += (size_t)snprintf(t + k, cap - k, "]}\n");
+        char name[32];
+        snprintf(name, sizeof(name), "gen%d.json", f);
+        pa_decode_opts o = {.max_record = f % 5 == 0 ? 600 : 0};
+        (void)run_both(t, k, name, &o);
+    }
+    free(t);
+    fprintf(stderr, "   %zu of 240 runs took the one-pass path\n", g_runs_fast - runs_fast);
+    ASSERT(g_runs_fast - runs_fast > 100);
+}
+
+/* Every file under ../shared/corpora, as it is (gzip or not). */
+static void s_corpora_walk(const char *dir, size_t *files, size_t *recs)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        struct stat sb;
+        if (stat(path, &sb) != 0)
+            continue;
+        if (S_ISDIR(sb.st_mode)) {
+            s_corpora_walk(path, files, recs);
+            continue;
+        }
+        if (!S_ISREG(sb.st_mode) || sb.st_size > (64 << 20))
+            continue;
+        FILE *f = fopen(path, "rb");
+        ASSERT_NOT_NULL(f);
+        char *buf = malloc((size_t)sb.st_size + 1);
+        ASSERT_NOT_NULL(buf);
+        ASSERT_EQ(fread(buf, 1, (size_t)sb.st_size, f), (size_t)sb.st_size);
+        fclose(f);
+        (void)run_opts(buf, (size_t)sb.st_size, path, NULL);
+        *recs += (size_t)g_c.n;
+        (*files)++;
+        free(buf);
+    }
+    closedir(d);
+}
+
+static void test_fast_shared_corpora(void)
+{
+    char dir[512];
+    snprintf(dir, sizeof(dir), "%s/corpora", SHARED_DIR);
+    struct stat sb;
+    if (stat(dir, &sb) != 0) {
+        fprintf(stderr, "   (no corpora at %s, skipped)\n", dir);
+        return;
+    }
+    size_t files = 0, recs = 0, before = g_runs_fast;
+    s_corpora_walk(dir, &files, &recs);
+    fprintf(stderr, "   %zu files, %zu records, %zu by the one-pass path\n", files, recs,
+            g_runs_fast - before);
+    ASSERT(files > 0);
+}
+
 int main(void)
 {
     tg_test_state st = {0, 0};
-    msgpack_sbuffer_init(&g_c.sb);
+    c_reset(&g_c);
     TG_RUN(&st, test_records_document);
     TG_RUN(&st, test_bare_array);
     TG_RUN(&st, test_jsonl);
@@ -546,9 +942,14 @@ int main(void)
     TG_RUN(&st, test_gzip);
     TG_RUN(&st, test_gunzip_direct);
     TG_RUN(&st, test_roundtrip_builtin);
+    TG_RUN(&st, test_roundtrip_wide);
     TG_RUN(&st, test_depth_limit);
     TG_RUN(&st, test_lenient);
     TG_RUN(&st, test_roundtrip_corpus);
+    TG_RUN(&st, test_fast_hard_cases);
+    TG_RUN(&st, test_fast_generated);
+    TG_RUN(&st, test_fast_shared_corpora);
     msgpack_sbuffer_destroy(&g_c.sb);
+    msgpack_sbuffer_destroy(&g_c.trace);
     TG_DONE(&st);
 }
