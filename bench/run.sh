@@ -8,7 +8,9 @@
 #   3. baseline: libdeflate-gunzip -c alone on one core (the decompression floor);
 #   4. trailguard run (fetcher, parser, evaluators, notifier) with the shipped
 #      rules, alerts to a file; per-daemon CPU and peak RSS sampled from /proc;
-#   5. the engine alone (ns/event for upstream, shipped and 1,000 rules).
+#   5. the engine alone (ns/event for upstream, shipped and 1,000 rules);
+#   6. the parser's and an evaluator's work in one process, per record
+#      (trailguard-bench-decode, trailguard-bench-evaluator).
 #
 # BENCH_RECORDS (default 1000000), BENCH_OUT (default bench/out), and
 # BENCH_CONFIG: a trailguard config file for the run (default
@@ -73,4 +75,10 @@ cat "$out/procs.txt"
 echo "bench: load at end: $(uptime | sed 's/.*load average: //')"
 "$build/bench/trailguard-bench-engine" --rules "$here/rules" \
     --upstream "${SHARED_DIR:-$here/../shared}/falco/aws_cloudtrail_rules.yaml" \
+    $(printf '%s\n' $files | head -n 100) || true
+# The stages' own work in one process, without ZeroMQ (same 100 files):
+# what the parser does per record (gunzip, parse + pack, frame) and what an
+# evaluator does (decode the frame, match, render alerts).
+"$build/bench/trailguard-bench-decode" --passes 3 $(printf '%s\n' $files | head -n 100) || true
+"$build/bench/trailguard-bench-evaluator" --passes 3 --rules "$here/rules" \
     $(printf '%s\n' $files | head -n 100) || true
