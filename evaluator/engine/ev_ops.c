@@ -218,7 +218,7 @@ bool ev_op_apply(ev_op op, ev_type t, const ev_val *v, const ev_val *r,
         case EV_OP_GE: return s_memcmp_len(vs, vl, rs, rl) >= 0;
         case EV_OP_CONTAINS:
         case EV_OP_BCONTAINS:
-            return rl == 0 || memmem(vs, vl, rs, rl) != NULL;
+            return rl == 0 || ev_str_contains(vs, vl, rs, rl);
         case EV_OP_ICONTAINS:
             return s_icontains(vs, vl, rs, rl);
         case EV_OP_STARTSWITH:

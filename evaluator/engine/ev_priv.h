@@ -229,6 +229,30 @@ static inline bool ev_strset_has(const ev_check *c, const char *s, size_t n)
     return false;
 }
 
+/*
+ * `contains`: true when needle n (nl >= 1 bytes) occurs in h.  Field values
+ * are mostly short (names, ARNs, user agents), where glibc's memmem spends
+ * more on preparing the needle than on searching; a memchr for the first
+ * byte then a memcmp is cheaper there.  Its worst case is hl x nl, so long
+ * values (attacker-chosen request text) go to memmem, which is linear.
+ */
+static inline bool ev_str_contains(const char *h, size_t hl, const char *n, size_t nl)
+{
+    if (nl > hl)
+        return false;
+    if (hl > 256)
+        return memmem(h, hl, n, nl) != NULL;
+    const char *end = h + (hl - nl) + 1;    /* one past the last start */
+    for (const char *p = h; p < end; p++) {
+        p = memchr(p, (unsigned char)n[0], (size_t)(end - p));
+        if (!p)
+            return false;
+        if (memcmp(p + 1, n + 1, nl - 1) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* Evaluate a check, with the common shapes inline. */
 static inline bool ev_check_eval_inl(const ev_check *c, ev_event *evt)
 {
@@ -263,7 +287,7 @@ static inline bool ev_check_eval_inl(const ev_check *c, ev_event *evt)
         if (c->fast == EV_FAST_STR_SUFFIX)
             return vs[vl - r->len] == r->s[0] &&
                    memcmp(vs + vl - r->len, r->s, r->len) == 0;
-        return memmem(vs, vl, r->s, r->len) != NULL;
+        return ev_str_contains(vs, vl, r->s, r->len);
     }
     case EV_FAST_STR_IN:
         if ((n = ev_slot_get(c->lhs->slot, evt, &v)) <= 0)

@@ -138,6 +138,29 @@ static void test_string_ops(void)
     ASSERT_EQ(ev("t.str = ab"), 1);
 }
 
+/* `contains` on short values (first-byte scan) and long ones (memmem):
+ * matches at the start, the end, the whole value, after a false start. */
+static void test_contains(void)
+{
+    static char big[600];
+    fresh();
+    g_st.str = "aaab";
+    ASSERT_EQ(ev("t.str contains aab"), 1);     /* false start at 0 */
+    ASSERT_EQ(ev("t.str contains aaab"), 1);    /* the whole value */
+    ASSERT_EQ(ev("t.str contains aaaab"), 0);   /* longer than the value */
+    ASSERT_EQ(ev("t.str contains b"), 1);       /* last byte */
+    ASSERT_EQ(ev("t.str contains ba"), 0);
+    ASSERT_EQ(ev("t.str contains a"), 1);
+    memset(big, 'a', sizeof(big) - 1);
+    big[sizeof(big) - 2] = 'b';
+    fresh();
+    g_st.str = big;                             /* 599 bytes: memmem */
+    ASSERT_EQ(ev("t.str contains aab"), 1);
+    ASSERT_EQ(ev("t.str contains bb"), 0);
+    big[300] = 'c';
+    ASSERT_EQ(ev("t.str contains aca"), 1);
+}
+
 static void test_missing(void)
 {
     fresh();
@@ -499,6 +522,7 @@ int main(void)
     g_tab = ev_fieldtab_new(&g_src);
     ev_event_init(&g_evt);
     TG_RUN(&st, test_string_ops);
+    TG_RUN(&st, test_contains);
     TG_RUN(&st, test_missing);
     TG_RUN(&st, test_numeric_bool_ip);
     TG_RUN(&st, test_bytes);
