@@ -50,7 +50,8 @@
 typedef struct bench_record {
     char *raw;
     size_t raw_len;
-    msgpack_object map;     /* points into zone */
+    const char *map;        /* the record's msgpack map bytes, in zone */
+    size_t map_len;
     uint64_t ts_ns;
 } bench_record;
 
@@ -88,16 +89,11 @@ static int s_on_record(void *data, const pa_record *rec)
     msgpack_packer_init(&pk, &c->sbuf, msgpack_sbuffer_write);
     if (pa_record_pack(rec, &pk) != 0)
         return -EIO;
-    /* The zone keeps the unpacked objects; the bytes they point at must
-     * outlive the sbuffer, so copy them into the zone first. */
+    /* The zone keeps the map's bytes (the sbuffer is reused). */
     char *bytes = msgpack_zone_malloc(c->zone, c->sbuf.size);
     if (!bytes)
         s_die("out of memory");
     memcpy(bytes, c->sbuf.data, c->sbuf.size);
-    msgpack_object obj;
-    size_t off = 0;
-    if (msgpack_unpack(bytes, c->sbuf.size, &off, c->zone, &obj) != MSGPACK_UNPACK_SUCCESS)
-        return -EINVAL;
     if (c->n == c->cap) {
         c->cap = c->cap ? c->cap * 2 : 4096;
         c->recs = realloc(c->recs, c->cap * sizeof(*c->recs));
@@ -108,12 +104,14 @@ static int s_on_record(void *data, const pa_record *rec)
     r->raw = msgpack_zone_malloc(c->zone, rec->len);
     memcpy(r->raw, rec->raw, rec->len);
     r->raw_len = rec->len;
-    r->map = obj;
+    r->map = bytes;
+    r->map_len = c->sbuf.size;
     r->ts_ns = 0;
-    ev_ct_event_time(&r->map, &r->ts_ns);
+    ev_ct_record ct = {.map = r->map, .map_len = r->map_len};
+    ev_ct_event_time(&ct, &r->ts_ns);
     const char *name;
     size_t nlen;
-    if (ev_ct_event_name(&r->map, &name, &nlen) == 0)
+    if (ev_ct_event_name(&ct, &name, &nlen) == 0)
         s_add_name(c, name, nlen);
     return 0;
 }
@@ -196,13 +194,16 @@ static int s_seq_match(const ev_rule *rule, ev_event *evt, void *ud)
  * reports, record by record.  Returns the number of differing records. */
 static size_t s_verify(ev_engine *e, const bench_corpus *c, const char *what)
 {
+    ev_mp_index ix;
     ev_event evt;
     ev_event_init(&evt);
     size_t bad = 0;
     uint64_t digest = 1469598103934665603ull;
     for (size_t i = 0; i < c->n; i++) {
-        ev_ct_record rec = {.map = &c->recs[i].map, .raw = c->recs[i].raw,
-                            .raw_len = c->recs[i].raw_len, .hostname = "bench"};
+        ev_ct_record rec = {.map = c->recs[i].map, .map_len = c->recs[i].map_len,
+                            .raw = c->recs[i].raw, .raw_len = c->recs[i].raw_len,
+                            .hostname = "bench", .index = &ix};
+        ev_mp_index_reset(&ix);
         uint64_t h1 = 1469598103934665603ull, h2 = h1;
         ev_event_reset(&evt, &rec, c->recs[i].ts_ns, i + 1);
         int n1 = ev_engine_match(e, &evt, s_seq_match, &h1);
@@ -227,6 +228,7 @@ static double s_now(void)
 /* Best ns/event over `passes` passes; alerts of one pass in *alerts. */
 static double s_run(ev_engine *e, const bench_corpus *c, int passes, uint64_t *alerts)
 {
+    ev_mp_index ix;
     ev_event evt;
     ev_event_init(&evt);
     double best = 1e30;
@@ -234,8 +236,10 @@ static double s_run(ev_engine *e, const bench_corpus *c, int passes, uint64_t *a
         uint64_t hits = 0;
         double t0 = s_now();
         for (size_t i = 0; i < c->n; i++) {
-            ev_ct_record rec = {.map = &c->recs[i].map, .raw = c->recs[i].raw,
-                                .raw_len = c->recs[i].raw_len, .hostname = "bench"};
+            ev_ct_record rec = {.map = c->recs[i].map, .map_len = c->recs[i].map_len,
+                                .raw = c->recs[i].raw, .raw_len = c->recs[i].raw_len,
+                                .hostname = "bench", .index = &ix};
+            ev_mp_index_reset(&ix);
             ev_event_reset(&evt, &rec, c->recs[i].ts_ns, i + 1);
             ev_engine_match(e, &evt, s_count_match, &hits);
         }

@@ -9,6 +9,15 @@
  * larger than the bytes left is rejected before anything is allocated from
  * it; nesting is capped; exactly one object must fill the frame.  Then the
  * s_body_* functions check each field's type.
+ *
+ * Batch frames are decoded lazily below the records: a record's map (and
+ * any container as deep) is only scanned, with the same checks in the same
+ * order, so a hostile frame fails with the same code, and is kept as a span
+ * of bytes (a private S_OBJECT_SPAN object) instead of an object tree: the
+ * evaluator reads the few fields it needs straight from the bytes, and a
+ * 1 MiB frame no longer unpacks into megabytes of objects.  The scan notes
+ * where each top-level key and value of the map starts, so that the reader
+ * can index the keys without walking the map again.
  */
 #include "tg_msg.h"
 
@@ -16,6 +25,12 @@
 #include <string.h>
 
 #define S_MAX_DEPTH 30 /* msgpack-c's unpacker stack holds 32 levels */
+/* Containers this deep in a batch frame (a record's map: root array, body
+ * map, records array, record array, map) are kept as spans. */
+#define S_LAZY_DEPTH 4
+/* A container kept as its bytes: via.bin.ptr points at its s_span.  Outside msgpack-c's
+ * type values; never leaves this file but as a batch record's map. */
+#define S_OBJECT_SPAN ((msgpack_object_type)0x7f)
 
 static const char *const s_errors[] = {
     "ok",
@@ -72,7 +87,223 @@ typedef struct s_dec {
     const unsigned char *buf;
     size_t len, off;
     msgpack_zone *zone;
+    int lazy_depth;     /* containers this deep become spans; 0 = none */
 } s_dec;
+
+/* Payload sizes of the fixed-size types 0xc0..0xdf; -1 for 0xc1 (never
+ * used), -2 for the types with a length field. */
+static const signed char s_fixed_size[] = {
+    /* c0 */ 0, -1, 0, 0, -2, -2, -2, -2, -2, -2, 4, 8, 1, 2, 4, 8,
+    /* d0 */ 1, 2, 4, 8, 2, 3, 5, 9, 17, -2, -2, -2, -2, -2, -2, -2,
+};
+
+/* Length-field bytes and kind (0 str, 1 bin, 2 ext, 3 array, 4 map) of a
+ * type with a length field (s_fixed_size -2). */
+static void s_sized(unsigned c, int *lenbytes, int *kind)
+{
+    switch (c) {
+    case 0xc4: *lenbytes = 1; *kind = 1; break;
+    case 0xc5: *lenbytes = 2; *kind = 1; break;
+    case 0xc6: *lenbytes = 4; *kind = 1; break;
+    case 0xc7: *lenbytes = 1; *kind = 2; break;
+    case 0xc8: *lenbytes = 2; *kind = 2; break;
+    case 0xc9: *lenbytes = 4; *kind = 2; break;
+    case 0xd9: *lenbytes = 1; *kind = 0; break;
+    case 0xda: *lenbytes = 2; *kind = 0; break;
+    case 0xdb: *lenbytes = 4; *kind = 0; break;
+    case 0xdc: *lenbytes = 2; *kind = 3; break;
+    case 0xdd: *lenbytes = 4; *kind = 3; break;
+    case 0xde: *lenbytes = 2; *kind = 4; break;
+    default: *lenbytes = 4; *kind = 4; break; /* 0xdf */
+    }
+}
+
+/*
+ * Pass the header at d->off as s_obj() would, without building anything:
+ * a scalar, str, bin or ext is passed whole (returns 0); for an array or
+ * map returns 1 with *elems its element count (2 per map pair), d->off on
+ * the first element.  Same checks and codes as s_obj().
+ */
+static int s_head(s_dec *d, uint64_t *elems)
+{
+    const unsigned char *buf = d->buf;
+    size_t len = d->len;
+    uint64_t n;
+    int kind;
+    *elems = 0;
+    if (d->off >= len)
+        return TG_MSG_E_TRUNCATED;
+    unsigned c = buf[d->off++];
+    if (c <= 0x7f || c >= 0xe0)
+        return 0;
+    if (c >= 0xa0 && c <= 0xbf) {
+        n = c & 0x1f;
+        kind = 0;
+    } else if (c >= 0x90 && c <= 0x9f) {
+        n = c & 0x0f;
+        kind = 3;
+    } else if (c >= 0x80 && c <= 0x8f) {
+        n = c & 0x0f;
+        kind = 4;
+    } else {
+        int sz = s_fixed_size[c - 0xc0], lenbytes;
+        if (sz == -1)
+            return TG_MSG_E_INVALID;
+        if (sz >= 0) {
+            if (len - d->off < (size_t)sz)
+                return TG_MSG_E_TRUNCATED;
+            d->off += (size_t)sz;
+            return 0;
+        }
+        s_sized(c, &lenbytes, &kind);
+        if (len - d->off < (size_t)lenbytes)
+            return TG_MSG_E_TRUNCATED;
+        n = s_be(buf + d->off, lenbytes);
+        d->off += (size_t)lenbytes;
+    }
+    if (kind <= 2) {
+        uint64_t skip = n + (kind == 2);
+        if (len - d->off < skip)
+            return TG_MSG_E_TRUNCATED;
+        d->off += (size_t)skip;
+        return 0;
+    }
+    *elems = kind == 4 ? n * 2 : n;
+    return 1;
+}
+
+/*
+ * Check the `elems` elements (at depth + 1) of a container whose header
+ * s_obj() has just read, as s_obj() would check them, building nothing.
+ * stack[] keeps the count of the values still to pass in each enclosing
+ * level; cur the current one's.
+ */
+static inline __attribute__((always_inline)) int s_scan(s_dec *d, uint64_t elems,
+                                                       int depth)
+{
+    const unsigned char *buf = d->buf;
+    size_t len = d->len, off = d->off;
+    uint64_t stack[S_MAX_DEPTH + 1];
+    uint64_t cur = elems, n;
+    int top = 0, rc = 0; /* the level being passed is depth + 1 + top */
+    for (;;) {
+        if (cur == 0) {
+            if (top == 0)
+                break;
+            cur = stack[--top];
+            continue;
+        }
+        cur--;
+        if (off >= len) {
+            rc = TG_MSG_E_TRUNCATED;
+            break;
+        }
+        unsigned c = buf[off];
+        if ((c & 0xe0) == 0xa0) { /* fixstr */
+            size_t nx = off + 1 + (c & 0x1fu);
+            if (nx > len) {
+                rc = TG_MSG_E_TRUNCATED;
+                break;
+            }
+            off = nx;
+            continue;
+        }
+        if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
+            off++; /* fixint, nil, false, true */
+            continue;
+        }
+        if (c == 0xd9 && len - off >= 2 && len - off - 2 >= buf[off + 1]) { /* str8 */
+            off += 2 + (size_t)buf[off + 1];
+            continue;
+        }
+        if (c <= 0x9f) { /* fixmap, fixarray */
+            n = c < 0x90 ? 2 * (c & 0x0fu) : (c & 0x0fu);
+            off++;
+            rc = 1;
+        } else {
+            d->off = off;
+            rc = s_head(d, &n);
+            off = d->off;
+            if (rc < 0)
+                break;
+        }
+        if (rc == 1 && n) {
+            if (n > len - off) {
+                rc = TG_MSG_E_TRUNCATED;
+                break;
+            }
+            if (depth + 2 + top > S_MAX_DEPTH) {
+                rc = TG_MSG_E_DEPTH;
+                break;
+            }
+            stack[top++] = cur;
+            cur = n;
+        }
+        rc = 0;
+    }
+    d->off = off;
+    return rc;
+}
+
+/* Pass one value at depth + 1 (s_scan() of one element), the commonest
+ * kinds inline. */
+static inline int s_scan1(s_dec *d, int depth)
+{
+    if (d->off < d->len) {
+        unsigned c = d->buf[d->off];
+        if ((c & 0xe0) == 0xa0 && d->len - d->off - 1 >= (c & 0x1fu)) {
+            d->off += 1 + (c & 0x1fu);
+            return 0;
+        }
+        if (c <= 0x7f || c >= 0xe0) {
+            d->off++;
+            return 0;
+        }
+    }
+    return s_scan(d, 1, depth);
+}
+
+/* The length of the string at d->off, or UINT32_MAX when it is not a
+ * complete string (a later check reports what is wrong with it). */
+static uint32_t s_str_len(const s_dec *d)
+{
+    size_t off = d->off, left = d->len - off;
+    unsigned c = left ? d->buf[off] : 0xc1;
+    int nb = c == 0xd9 ? 1 : c == 0xda ? 2 : c == 0xdb ? 4 : (c & 0xe0) == 0xa0 ? 0 : -1;
+    if (nb < 0 || left < (size_t)nb + 1)
+        return UINT32_MAX;
+    uint64_t n = nb ? s_be(d->buf + off + 1, nb) : (c & 0x1fu);
+    if (left - 1 - (size_t)nb < n || n >= UINT32_MAX)
+        return UINT32_MAX;
+    return (uint32_t)n;
+}
+
+/*
+ * s_scan() of the npairs pairs of a map (at depth + 1), noting for each
+ * pair the length of its key (UINT32_MAX for a key that is not a string)
+ * and where its value starts, as an offset from base: the key's bytes are
+ * the klen bytes before the value.
+ */
+static int s_scan_map(s_dec *d, uint64_t npairs, int depth, uint32_t *pairs, size_t base)
+{
+    for (uint64_t k = 0; k < npairs; k++) {
+        int rc;
+        size_t off = d->off;
+        unsigned c = off < d->len ? d->buf[off] : 0xc1;
+        if ((c & 0xe0) == 0xa0 && d->len - off - 1 >= (c & 0x1fu)) {
+            pairs[2 * k] = c & 0x1fu;
+            d->off = off + 1 + (c & 0x1fu);
+        } else {
+            pairs[2 * k] = s_str_len(d);
+            if ((rc = s_scan(d, 1, depth)))
+                return rc;
+        }
+        pairs[2 * k + 1] = (uint32_t)(d->off - base);
+        if ((rc = s_scan1(d, depth)))
+            return rc;
+    }
+    return 0;
+}
 
 static double s_f32(uint32_t u)
 {
@@ -86,6 +317,38 @@ static double s_f64(uint64_t u)
     double f;
     memcpy(&f, &u, sizeof f);
     return f;
+}
+
+/* A container kept as bytes: where it is and, for a map, its pairs as
+ * tg_msg_map describes them.  Zone-allocated; an S_OBJECT_SPAN object's
+ * via.bin.ptr points at it. */
+typedef struct s_span {
+    const char *p;
+    uint32_t len;
+    uint32_t npairs;
+    uint32_t pairs[];
+} s_span;
+
+/* Scan the container at `start` whose header s_obj() has read (elems
+ * elements follow) into a span object. */
+static int s_lazy(s_dec *d, msgpack_object *o, size_t start, uint64_t elems,
+                  bool map, int depth)
+{
+    uint64_t npairs = map ? elems / 2 : 0;
+    s_span *sp = msgpack_zone_malloc(d->zone, sizeof(*sp) + 2 * npairs * sizeof(uint32_t));
+    if (!sp)
+        return TG_MSG_E_NOMEM;
+    int rc = map ? s_scan_map(d, npairs, depth, sp->pairs, start)
+                 : s_scan(d, elems, depth);
+    if (rc)
+        return rc;
+    sp->p = (const char *)d->buf + start;
+    sp->len = (uint32_t)(d->off - start);
+    sp->npairs = (uint32_t)npairs;
+    o->type = S_OBJECT_SPAN;
+    o->via.bin.ptr = (const char *)sp;
+    o->via.bin.size = 0;
+    return 0;
 }
 
 /*
@@ -131,6 +394,7 @@ static int s_obj(s_dec *d, msgpack_object *o, int depth)
 {
     const unsigned char *buf = d->buf;
     size_t len = d->len;
+    size_t start = d->off;
     if (d->off >= len)
         return TG_MSG_E_TRUNCATED;
     unsigned c = buf[d->off++];
@@ -156,11 +420,7 @@ static int s_obj(s_dec *d, msgpack_object *o, int depth)
         n = c & 0x0f;
         kind = 4;
     } else {
-        static const signed char fixed[] = {
-            /* c0 */ 0, -1, 0, 0, -2, -2, -2, -2, -2, -2, 4, 8, 1, 2, 4, 8,
-            /* d0 */ 1, 2, 4, 8, 2, 3, 5, 9, 17, -2, -2, -2, -2, -2, -2, -2,
-        };
-        int sz = fixed[c - 0xc0];
+        int sz = s_fixed_size[c - 0xc0];
         if (sz == -1)
             return TG_MSG_E_INVALID; /* 0xc1 */
         if (sz >= 0) {
@@ -208,21 +468,7 @@ static int s_obj(s_dec *d, msgpack_object *o, int depth)
             }
         }
         int lenbytes;
-        switch (c) {
-        case 0xc4: lenbytes = 1; kind = 1; break;
-        case 0xc5: lenbytes = 2; kind = 1; break;
-        case 0xc6: lenbytes = 4; kind = 1; break;
-        case 0xc7: lenbytes = 1; kind = 2; break;
-        case 0xc8: lenbytes = 2; kind = 2; break;
-        case 0xc9: lenbytes = 4; kind = 2; break;
-        case 0xd9: lenbytes = 1; kind = 0; break;
-        case 0xda: lenbytes = 2; kind = 0; break;
-        case 0xdb: lenbytes = 4; kind = 0; break;
-        case 0xdc: lenbytes = 2; kind = 3; break;
-        case 0xdd: lenbytes = 4; kind = 3; break;
-        case 0xde: lenbytes = 2; kind = 4; break;
-        default: lenbytes = 4; kind = 4; break; /* 0xdf */
-        }
+        s_sized(c, &lenbytes, &kind);
         if (len - d->off < (size_t)lenbytes)
             return TG_MSG_E_TRUNCATED;
         n = s_be(buf + d->off, lenbytes);
@@ -257,6 +503,8 @@ static int s_obj(s_dec *d, msgpack_object *o, int depth)
         if (depth + 1 > S_MAX_DEPTH)
             return TG_MSG_E_DEPTH;
     }
+    if (d->lazy_depth && depth >= d->lazy_depth)
+        return s_lazy(d, o, start, elems, kind == 4, depth);
     if (kind == 3) {
         o->type = MSGPACK_OBJECT_ARRAY;
         o->via.array.size = (uint32_t)n;
@@ -442,6 +690,16 @@ static int s_body_job(s_ctx *c, const msgpack_object *m, tg_msg_job *j)
     return 0;
 }
 
+/* A map kept as a span (S_OBJECT_SPAN: at least its header byte). */
+static bool s_is_map_span(const msgpack_object *o)
+{
+    if (o->type != S_OBJECT_SPAN)
+        return false;
+    const s_span *sp = (const s_span *)(const void *)o->via.bin.ptr;
+    unsigned c = (unsigned char)sp->p[0];
+    return (c >= 0x80 && c <= 0x8f) || c == 0xde || c == 0xdf;
+}
+
 static int s_body_batch(s_ctx *c, const msgpack_object *m, tg_msg_batch *b)
 {
     int rc;
@@ -453,7 +711,7 @@ static int s_body_batch(s_ctx *c, const msgpack_object *m, tg_msg_batch *b)
         const msgpack_object *r = &b->records[i];
         if (r->type != MSGPACK_OBJECT_ARRAY || r->via.array.size != 2 ||
             r->via.array.ptr[0].type != MSGPACK_OBJECT_BIN ||
-            r->via.array.ptr[1].type != MSGPACK_OBJECT_MAP)
+            !s_is_map_span(&r->via.array.ptr[1]))
             return s_fail(c, TG_MSG_E_RECORD, "records");
     }
     return 0;
@@ -533,6 +791,28 @@ static tg_msg_kind s_kind(const msgpack_object *k)
     return TG_MSG_NONE;
 }
 
+/*
+ * The three elements of the frame's root array (its header byte 0x93 at
+ * d->off - 1 is checked by the caller), as s_obj() would decode the array;
+ * the body of a batch frame with its record maps kept as spans.
+ */
+static int s_root(s_dec *d, msgpack_object el[3])
+{
+    if (3 > d->len - d->off)
+        return TG_MSG_E_TRUNCATED;
+    for (int i = 0; i < 3; i++) {
+        if (i == 2 && s_kind(&el[1]) == TG_MSG_BATCH) {
+            if (d->len > UINT32_MAX)
+                return TG_MSG_E_TOO_BIG; /* spans have 32-bit sizes */
+            d->lazy_depth = S_LAZY_DEPTH;
+        }
+        int rc = s_elem(d, &el[i], 1);
+        if (rc)
+            return rc;
+    }
+    return d->off == d->len ? 0 : TG_MSG_E_TRAILING;
+}
+
 int tg_msg_decode(const char *buf, size_t len, size_t max_len,
                   msgpack_zone *zone, tg_msg *out, char *err, size_t errlen)
 {
@@ -549,22 +829,18 @@ int tg_msg_decode(const char *buf, size_t len, size_t max_len,
     /* Cheap shape check before anything else: fixarray of 3, version 1. */
     if ((unsigned char)buf[0] != 0x93)
         return s_fail(&c, TG_MSG_E_NOT_ARRAY, NULL);
-    msgpack_object root;
-    s_dec dec = { (const unsigned char *)buf, len, 0, zone };
-    int rc = s_obj(&dec, &root, 0);
-    if (!rc && dec.off != len)
-        rc = TG_MSG_E_TRAILING;
+    msgpack_object root[3];
+    s_dec dec = { (const unsigned char *)buf, len, 1, zone, 0 };
+    int rc = s_root(&dec, root);
     if (rc)
         return s_fail(&c, rc, NULL);
-    if (root.type != MSGPACK_OBJECT_ARRAY || root.via.array.size != 3)
-        return s_fail(&c, TG_MSG_E_NOT_ARRAY, NULL);
-    const msgpack_object *v = &root.via.array.ptr[0];
+    const msgpack_object *v = &root[0];
     if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 != TG_MSG_VERSION)
         return s_fail(&c, TG_MSG_E_VERSION, NULL);
-    tg_msg_kind kind = s_kind(&root.via.array.ptr[1]);
+    tg_msg_kind kind = s_kind(&root[1]);
     if (kind == TG_MSG_NONE)
         return s_fail(&c, TG_MSG_E_KIND, NULL);
-    const msgpack_object *body = &root.via.array.ptr[2];
+    const msgpack_object *body = &root[2];
     if (body->type != MSGPACK_OBJECT_MAP)
         return s_fail(&c, TG_MSG_E_BODY, NULL);
     for (uint32_t i = 0; i < body->via.map.size; i++)
@@ -587,12 +863,16 @@ int tg_msg_decode(const char *buf, size_t len, size_t max_len,
 /* ---- accessors ---------------------------------------------------------- */
 
 void tg_msg_batch_record(const tg_msg_batch *b, uint32_t i, tg_str *raw,
-                         const msgpack_object **map)
+                         tg_msg_map *map)
 {
     const msgpack_object *r = b->records[i].via.array.ptr;
+    const s_span *sp = (const s_span *)(const void *)r[1].via.bin.ptr;
     raw->p = r[0].via.bin.ptr;
     raw->n = r[0].via.bin.size;
-    *map = &r[1];
+    map->bytes.p = sp->p;
+    map->bytes.n = sp->len;
+    map->npairs = sp->npairs;
+    map->pairs = sp->pairs;
 }
 
 void tg_msg_error_get(const msgpack_object *errors, uint32_t i, tg_msg_error *out)

@@ -39,6 +39,10 @@
  * it before decoding the next one.  Every field's type is validated during
  * decode, so the accessors below cannot fail.
  *
+ * A batch record's map is not unpacked: the scanner checks it like the rest
+ * of the frame (every length, the nesting limit) and tg_msg_batch_record()
+ * hands out its msgpack bytes, for the evaluator to read in place.
+ *
  * Encoding appends to a msgpack_sbuffer.  Batches are built incrementally
  * (tg_msg_batch_builder) because the parser packs each record's map straight
  * from JSON into the frame; a record whose packing fails is rolled back.
@@ -146,7 +150,9 @@ typedef struct tg_msg_error {
 typedef struct tg_msg_batch {
     tg_msg_hdr hdr;
     uint32_t nrecords;
-    const msgpack_object *records;  /* validated [bin, map] arrays */
+    const msgpack_object *records;  /* validated [bin, map] arrays; the
+                                     * maps are kept as bytes: read them
+                                     * with tg_msg_batch_record() only */
     uint32_t nerrors;
     const msgpack_object *errors;   /* validated [str, int, str] arrays */
 } tg_msg_batch;
@@ -198,7 +204,8 @@ typedef struct tg_msg {
 
 /*
  * Decode one frame of `len` bytes at `buf` (at most `max_len` bytes, 0 for
- * TG_MSG_MAX_FRAME_DEFAULT).  Objects are allocated from `zone`.  Returns 0
+ * TG_MSG_MAX_FRAME_DEFAULT; batch frames over 4 GiB are TG_MSG_E_TOO_BIG
+ * whatever the limit).  Objects are allocated from `zone`.  Returns 0
  * or a TG_MSG_E_* code; on error *out is zeroed, and if `err` is non-NULL a
  * one-line detail (e.g. the field name) is written to it.  Never aborts on
  * hostile input.
@@ -206,9 +213,22 @@ typedef struct tg_msg {
 int tg_msg_decode(const char *buf, size_t len, size_t max_len,
                   msgpack_zone *zone, tg_msg *out, char *err, size_t errlen);
 
+/* A batch record's map, not unpacked. */
+typedef struct tg_msg_map {
+    tg_str bytes;           /* one complete, validated msgpack map object */
+    uint32_t npairs;        /* its top-level key/value pairs */
+    const uint32_t *pairs;  /* 2 * npairs numbers: for pair k, [2k] is
+                             * the length of its key (UINT32_MAX if the key
+                             * is not a string) and [2k + 1] the offset in
+                             * bytes where its value starts; the key's
+                             * bytes are the [2k] bytes before the value */
+} tg_msg_map;
+
 /* Accessors over a decoded frame; indexes must be < the counts. */
+/* Record i: its raw JSON bytes and its map.  bytes borrow the receive
+ * buffer, pairs the zone. */
 void tg_msg_batch_record(const tg_msg_batch *b, uint32_t i, tg_str *raw,
-                         const msgpack_object **map);
+                         tg_msg_map *map);
 void tg_msg_error_get(const msgpack_object *errors, uint32_t i,
                       tg_msg_error *out);
 /* Fills every field but tag_list/ntags (tags stays a msgpack array). */

@@ -37,6 +37,7 @@ struct ev_batch {
     ev_batch_opts opts;
     ev_event evt;
     uint64_t evt_num;
+    ev_mp_index index;          /* top-level keys of the current record */
     ev_strbuf text, json, scratch;
     tg_sha256 *sha;             /* alert ids; reset per alert */
     s_alert *alerts;
@@ -244,28 +245,6 @@ static int s_on_match(const ev_rule *rule, ev_event *evt, void *ud)
 
 /* ---- sources ----------------------------------------------------------- */
 
-/* A top-level string of a record map (borrowed), or false.  The first
- * key of that name decides. */
-static bool s_map_str(const msgpack_object *map, const char *key, size_t klen,
-                      const char **p, size_t *n)
-{
-    for (uint32_t i = 0; i < map->via.map.size; i++) {
-        const msgpack_object *k = &map->via.map.ptr[i].key;
-        /* size first: it rejects most keys; for a key that is not a
-         * string the union read is meaningless but harmless */
-        if (k->via.str.size == klen && k->type == MSGPACK_OBJECT_STR &&
-            memcmp(k->via.str.ptr, key, klen) == 0) {
-            const msgpack_object *v = &map->via.map.ptr[i].val;
-            if (v->type != MSGPACK_OBJECT_STR)
-                return false;
-            *p = v->via.str.ptr;
-            *n = v->via.str.size;
-            return true;
-        }
-    }
-    return false;
-}
-
 static bool s_src_is(const s_src *e, const char *a, size_t an, const char *r, size_t rn)
 {
     return strlen(e->account) == an && memcmp(e->account, a, an) == 0 &&
@@ -294,12 +273,18 @@ static s_src *s_src_add(ev_batch *b, const char *a, size_t an, const char *r,
 }
 
 /* Note a record's eventTime for its account and region. */
-static void s_note_source(ev_batch *b, const msgpack_object *map, uint64_t ts)
+static void s_note_source(ev_batch *b, const ev_ct_record *rec, uint64_t ts)
 {
     const char *a = "unknown", *r = "unknown";
     size_t an = 7, rn = 7;
-    s_map_str(map, "recipientAccountId", 18, &a, &an);
-    s_map_str(map, "awsRegion", 9, &r, &rn);
+    if (ev_ct_record_str(rec, "recipientAccountId", 18, &a, &an) != 0) {
+        a = "unknown";
+        an = 7;
+    }
+    if (ev_ct_record_str(rec, "awsRegion", 9, &r, &rn) != 0) {
+        r = "unknown";
+        rn = 7;
+    }
     if (an >= sizeof b->srcs[0].account || rn >= sizeof b->srcs[0].region)
         return;
     s_src *e = NULL;
@@ -336,17 +321,20 @@ static void s_match_all(ev_batch *b, const tg_msg_batch *m)
     clock_gettime(CLOCK_REALTIME, &now);
     double wall_s = (double)now.tv_sec + now.tv_nsec / 1e9;
     for (uint32_t i = 0; i < m->nrecords; i++) {
-        const msgpack_object *map;
         tg_str raw;
+        tg_msg_map map;
         tg_msg_batch_record(m, i, &raw, &map);
-        ev_ct_record rec = { map, raw.p, raw.n, b->opts.hostname };
+        ev_mp_index_pairs(&b->index, ev_mp_of(map.bytes.p, map.bytes.n), map.pairs,
+                          map.npairs);
+        ev_ct_record rec = { map.bytes.p, map.bytes.n, raw.p, raw.n, b->opts.hostname,
+                             &b->index };
         uint64_t ts = 0;
-        if (ev_ct_event_time(map, &ts) != 0)
+        if (ev_ct_event_time(&rec, &ts) != 0)
             ts = 0;
         ev_event_reset(&b->evt, &rec, ts, ++b->evt_num);
         if (ts) {
             tg_metric_observe(b->opts.lag, wall_s - (double)ts / 1e9);
-            s_note_source(b, map, ts);
+            s_note_source(b, &rec, ts);
         }
         b->cur_record = m->hdr.first + i;
         b->cur_raw = raw;

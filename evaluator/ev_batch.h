@@ -13,8 +13,10 @@
  * sockets and no loop, so bench/bench_evaluator.c runs it in-process over
  * real frames.
  *
- * Each record is wrapped as an ev_ct_record (borrowing the frame), its
- * eventTime parsed into ev_event.ts_ns, and matched with ev_engine_match().
+ * Each record is wrapped as an ev_ct_record (borrowing the frame: the
+ * map's bytes, never unpacked, with the decoder's table of its top-level
+ * pairs as the key index), its eventTime parsed into ev_event.ts_ns, and
+ * matched with ev_engine_match().
  * Each match is rendered as the Falco text line and the Falco JSON object,
  * with the ruleset hash inserted into output_fields under
  * "trailguard.ruleset", and gets a stable id: the first 32 hex chars of

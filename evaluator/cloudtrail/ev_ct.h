@@ -4,11 +4,14 @@
  * CloudTrail record.  Owner: cloudtrail fields (evaluator/cloudtrail/).
  *
  * DESIGN
- * The payload of an ev_event is an ev_ct_record: the record's msgpack map
- * (as produced by parser/decode, mirroring the JSON) plus the record's
- * original JSON bytes.  Simple string fields (Falco's "Rule S") are read by
- * walking the msgpack map: first occurrence of a duplicate key wins, a
- * non-string value is present with "".  Fields that render JSON text locate
+ * The payload of an ev_event is an ev_ct_record: the bytes of the record's
+ * msgpack map (as produced by parser/decode, mirroring the JSON; in the
+ * evaluator they point into the batch frame) plus the record's original
+ * JSON bytes.  The map is never unpacked: fields are read straight from its
+ * bytes with the ev_mp cursor, through an optional per-record index of the
+ * top-level keys (ev_mp_index) that the caller provides.  Simple string
+ * fields (Falco's "Rule S") are read by walking the map: first occurrence
+ * of a duplicate key wins, a non-string value is present with "".  Fields that render JSON text locate
  * the value in the raw bytes (ev_ct_json.h) and compact it into the event
  * arena, which reproduces fastjson's output (key order, duplicate keys,
  * number literals, string bytes).  Values borrow from the payload or live in
@@ -52,17 +55,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <msgpack.h>
-
 #include "ev_field.h"
+#include "ev_mp.h"
 
 /* The payload of a CloudTrail event.  Every pointer is borrowed by the
  * source for the life of the event. */
 typedef struct ev_ct_record {
-    const msgpack_object *map;  /* the record's map; NULL = no simple fields */
+    const char *map;            /* the record's msgpack map bytes; NULL = no
+                                 * simple fields */
+    size_t map_len;
     const char *raw;            /* the record's exact JSON bytes (may be NULL) */
     size_t raw_len;
     const char *hostname;       /* evt.hostname; NULL = gethostname() */
+    ev_mp_index *index;         /* optional key index of map, owned by the
+                                 * caller (NULL: plain lookups).  Reset it
+                                 * (ev_mp_index_reset) for every record: a
+                                 * record at the address of an earlier one
+                                 * would otherwise read the old keys. */
 } ev_ct_record;
 
 /*
@@ -91,12 +100,18 @@ void ev_ct_source_init(ev_source *src, ev_ct_ctx *ctx);
  */
 int ev_ct_parse_time(const char *s, size_t len, uint64_t *ns);
 
-/* eventTime of a record map -> ns (for ev_event.ts_ns).  -ENOENT when the
- * key is missing or not a string, -EINVAL when it does not parse. */
-int ev_ct_event_time(const msgpack_object *map, uint64_t *ns);
+/* eventTime of a record -> ns (for ev_event.ts_ns).  -ENOENT when the key
+ * is missing or not a string, -EINVAL when it does not parse. */
+int ev_ct_event_time(const ev_ct_record *r, uint64_t *ns);
 
-/* eventName of a record map (for rule indexing).  Returns 0 and a borrowed
- * span into the map, or -ENOENT when missing or not a string. */
-int ev_ct_event_name(const msgpack_object *map, const char **s, size_t *len);
+/* eventName of a record (for rule indexing).  Returns 0 and a borrowed span
+ * into the map, or -ENOENT when missing or not a string. */
+int ev_ct_event_name(const ev_ct_record *r, const char **s, size_t *len);
+
+/* A top-level string of a record (first occurrence of the key, klen
+ * bytes): 0 and a borrowed span into the map, or -ENOENT when missing or
+ * not a string. */
+int ev_ct_record_str(const ev_ct_record *r, const char *key, size_t klen,
+                     const char **s, size_t *len);
 
 #endif /* EV_CT_H */

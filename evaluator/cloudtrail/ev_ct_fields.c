@@ -6,7 +6,8 @@
  * Most fields are "Rule S" lookups (spec/cloudtrail-fields.md section 0.3)
  * described by a key path in ev_ct_paths[]; the others have their own small
  * function below, named after the field.  Simple values come from the msgpack
- * map; JSON-text values (section 0.4) from the raw bytes via ev_ct_json.
+ * map's bytes (ev_mp); JSON-text values (section 0.4) from the raw bytes
+ * via ev_ct_json.
  * Synthesised strings (ct.info, s3.uri) are built in the event arena.
  */
 #include "ev_ct_int.h"
@@ -72,21 +73,15 @@ const ev_ct_path ev_ct_paths[CT__PLUGIN_COUNT] = {
 };
 #undef K
 
-/* msgpack helpers -------------------------------------------------------- */
+/* Map helpers ------------------------------------------------------------- */
 
-static const msgpack_object *s_get2(const msgpack_object *m, const char *a,
-                                    const char *b)
+static ev_mp s_get2(const ev_ct_map *m, const char *a, const char *b)
 {
-    return ev_ct_mp_get(ev_ct_mp_get(m, a), b);
-}
-
-static bool s_is_str(const msgpack_object *v)
-{
-    return v && v->type == MSGPACK_OBJECT_STR;
+    return ev_mp_map_get(ev_ct_top(m, a), b);
 }
 
 /* Rule S: 1 and the string (or "" for a non-string) when v exists, else 0. */
-static int s_rule_s(const msgpack_object *v, ev_val *out)
+static int s_rule_s(ev_mp v, ev_val *out)
 {
     return ev_ct_rule_s(v, out);
 }
@@ -97,6 +92,13 @@ static bool s_val_eq(const ev_val *v, const char *lit)
     return v->len == n && memcmp(v->s, lit, n) == 0;
 }
 
+/* v is a string equal to lit. */
+static bool s_str_eq(ev_mp v, const char *lit)
+{
+    ev_val s;
+    return ev_mp_str(v, &s.s, &s.len) && s_val_eq(&s, lit);
+}
+
 static int s_literal(ev_val *out, const char *lit)
 {
     out->s = lit;
@@ -105,25 +107,27 @@ static int s_literal(ev_val *out, const char *lit)
 }
 
 /* Rule S over ev_ct_paths[id] (n >= 1).  Returns 0 or 1. */
-static int s_path_field(const msgpack_object *m, int id, ev_val *out)
+static int s_path_field(const ev_ct_map *m, int id, ev_val *out)
 {
     return ev_ct_path_get(m, &ev_ct_paths[id], out);
 }
 
 /* "true" only for JSON true; any other present value "false". */
-static int s_boolstr(const msgpack_object *v, ev_val *out)
+static int s_boolstr(ev_mp v, ev_val *out)
 {
-    if (!v)
+    bool t = false;
+    if (!ev_mp_present(v))
         return 0;
-    bool t = v->type == MSGPACK_OBJECT_BOOLEAN && v->via.boolean;
+    if (!ev_mp_bool(v, &t))
+        t = false;
     return s_literal(out, t ? "true" : "false");
 }
 
 /* Individual algorithms -------------------------------------------------- */
 
-static int s_shortsrc(const msgpack_object *m, ev_val *out)
+static int s_shortsrc(const ev_ct_map *m, ev_val *out)
 {
-    if (!s_rule_s(ev_ct_mp_get(m, "eventSource"), out))
+    if (!s_rule_s(ev_ct_top(m, "eventSource"), out))
         return 0;
     static const char sfx[] = ".amazonaws.com";
     size_t n = sizeof(sfx) - 1;
@@ -133,24 +137,24 @@ static int s_shortsrc(const msgpack_object *m, ev_val *out)
 }
 
 /* ct.user; when absent, *fail gets the text evt.plugininfo glues on. */
-static int s_user(const msgpack_object *m, ev_val *out, const char **fail)
+static int s_user(const ev_ct_map *m, ev_val *out, const char **fail)
 {
-    const msgpack_object *ui = ev_ct_mp_get(m, "userIdentity");
+    ev_mp ui = ev_ct_top(m, "userIdentity");
     ev_val t;
     *fail = "";
-    if (!s_rule_s(ev_ct_mp_get(ui, "type"), &t))
+    if (!s_rule_s(ev_mp_map_get(ui, "type"), &t))
         return 0;
     if (s_val_eq(&t, "Root") || s_val_eq(&t, "IAMUser")) {
         *fail = "<NA>";
-        return s_rule_s(ev_ct_mp_get(ui, "userName"), out);
+        return s_rule_s(ev_mp_map_get(ui, "userName"), out);
     }
     if (s_val_eq(&t, "AWSService")) {
         *fail = "<NA>";
-        return s_rule_s(ev_ct_mp_get(ui, "invokedBy"), out);
+        return s_rule_s(ev_mp_map_get(ui, "invokedBy"), out);
     }
     if (s_val_eq(&t, "AssumedRole")) {
         static const char *const p[] = {"sessionContext", "sessionIssuer", "userName"};
-        if (s_rule_s(ev_ct_mp_path(ui, p, 3), out))
+        if (s_rule_s(ev_mp_path(ui, p, 3), out))
             return 1;
         return s_literal(out, "AssumedRole");
     }
@@ -180,87 +184,82 @@ static int s_split_last(const ev_val *v, char sep, int n, ev_val *out)
     return 1;
 }
 
-static int s_originaluser(const msgpack_object *m, ev_val *out)
+static int s_originaluser(const ev_ct_map *m, ev_val *out)
 {
-    const msgpack_object *ui = ev_ct_mp_get(m, "userIdentity");
-    const msgpack_object *type = ev_ct_mp_get(ui, "type");
-    if (!(s_is_str(type) && type->via.str.size == 11 &&
-          memcmp(type->via.str.ptr, "AssumedRole", 11) == 0))
-        return s_rule_s(ev_ct_mp_get(ui, "userName"), out);
+    ev_mp ui = ev_ct_top(m, "userIdentity");
+    if (!s_str_eq(ev_mp_map_get(ui, "type"), "AssumedRole"))
+        return s_rule_s(ev_mp_map_get(ui, "userName"), out);
     ev_val v;
-    if (s_rule_s(ev_ct_mp_get(ui, "arn"), &v) && s_split_last(&v, '/', 3, out))
+    if (s_rule_s(ev_mp_map_get(ui, "arn"), &v) && s_split_last(&v, '/', 3, out))
         return 1;
-    if (s_rule_s(ev_ct_mp_get(ui, "principalId"), &v) && s_split_last(&v, ':', 2, out))
+    if (s_rule_s(ev_mp_map_get(ui, "principalId"), &v) && s_split_last(&v, ':', 2, out))
         return 1;
     return 0;
 }
 
-static int s_accountid(const msgpack_object *m, ev_val *out)
+static int s_accountid(const ev_ct_map *m, ev_val *out)
 {
-    const msgpack_object *v = s_get2(m, "userIdentity", "accountId");
-    if (!v)
-        v = ev_ct_mp_get(m, "recipientAccountId");
+    ev_mp v = s_get2(m, "userIdentity", "accountId");
+    if (!ev_mp_present(v))
+        v = ev_ct_top(m, "recipientAccountId");
     return s_rule_s(v, out);
 }
 
 /* Section 2.6: uint64, else float truncated, else 0. */
-static uint64_t s_bytes_value(const msgpack_object *v)
+static uint64_t s_bytes_value(ev_mp v)
 {
-    switch (v->type) {
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-        return v->via.u64;
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64:
-        if (v->via.f64 >= 0 && v->via.f64 < 18446744073709551616.0)
-            return (uint64_t)v->via.f64;
-        return 0;
-    default:
-        return 0;
-    }
+    uint64_t u;
+    double d;
+    if (ev_mp_uint(v, &u))
+        return u;
+    if (ev_mp_float(v, &d) && d >= 0 && d < 18446744073709551616.0)
+        return (uint64_t)d;
+    return 0;
 }
 
-static int s_s3bytes(const msgpack_object *m, int id, uint64_t *u)
+static int s_s3bytes(const ev_ct_map *m, int id, uint64_t *u)
 {
-    const msgpack_object *aed = ev_ct_mp_get(m, "additionalEventData");
-    const msgpack_object *in = ev_ct_mp_get(aed, "bytesTransferredIn");
-    const msgpack_object *o = ev_ct_mp_get(aed, "bytesTransferredOut");
-    if (id == S3_BYTES_IN && !in)
+    ev_mp aed = ev_ct_top(m, "additionalEventData");
+    ev_mp in = ev_mp_map_get(aed, "bytesTransferredIn");
+    ev_mp o = ev_mp_map_get(aed, "bytesTransferredOut");
+    bool has_in = ev_mp_present(in), has_out = ev_mp_present(o);
+    if (id == S3_BYTES_IN && !has_in)
         return 0;
-    if (id == S3_BYTES_OUT && !o)
+    if (id == S3_BYTES_OUT && !has_out)
         return 0;
-    if (!in && !o)
+    if (!has_in && !has_out)
         return 0;
     *u = 0;
-    if (in && id != S3_BYTES_OUT)
+    if (has_in && id != S3_BYTES_OUT)
         *u += s_bytes_value(in);
-    if (o && id != S3_BYTES_IN)
+    if (has_out && id != S3_BYTES_IN)
         *u += s_bytes_value(o);
     return 1;
 }
 
-static int s_s3uri(ev_event *evt, const msgpack_object *m, ev_val *out)
+static int s_s3uri(ev_event *evt, const ev_ct_map *m, ev_val *out)
 {
-    const msgpack_object *rp = ev_ct_mp_get(m, "requestParameters");
-    const msgpack_object *b = ev_ct_mp_get(rp, "bucketName");
-    const msgpack_object *k = ev_ct_mp_get(rp, "key");
-    if (!s_is_str(b) || !s_is_str(k))
+    ev_mp rp = ev_ct_top(m, "requestParameters");
+    ev_val b, k;
+    if (!ev_mp_str(ev_mp_map_get(rp, "bucketName"), &b.s, &b.len) ||
+        !ev_mp_str(ev_mp_map_get(rp, "key"), &k.s, &k.len))
         return 0;
-    size_t n = 5 + b->via.str.size + 1 + k->via.str.size;
+    size_t n = 5 + b.len + 1 + k.len;
     char *s = ev_arena_alloc(&evt->arena, n + 1);
     memcpy(s, "s3://", 5);
-    memcpy(s + 5, b->via.str.ptr, b->via.str.size);
-    s[5 + b->via.str.size] = '/';
-    memcpy(s + 6 + b->via.str.size, k->via.str.ptr, k->via.str.size);
+    memcpy(s + 5, b.s, b.len);
+    s[5 + b.len] = '/';
+    memcpy(s + 6 + b.len, k.s, k.len);
     s[n] = '\0';
     out->s = s;
     out->len = n;
     return 1;
 }
 
-static int s_s3cnt(const msgpack_object *m, int id, uint64_t *u)
+static int s_s3cnt(const ev_ct_map *m, int id, uint64_t *u)
 {
     ev_val name = {0};
-    bool has = s_rule_s(ev_ct_mp_get(m, "eventName"), &name);
+    bool has = s_rule_s(ev_ct_top(m, "eventName"), &name);
     bool get = has && s_val_eq(&name, "GetObject");
     bool put = has && s_val_eq(&name, "PutObject");
     *u = 1;
@@ -271,85 +270,100 @@ static int s_s3cnt(const msgpack_object *m, int id, uint64_t *u)
     return !get && !put;
 }
 
-static int s_ec2name(const msgpack_object *m, ev_val *out)
+/* The value of the first tag {"key": "Name", "value": ...} of an instance
+ * item's tags; false when it has none. */
+static bool s_name_tag(ev_mp item, ev_val *out)
 {
-    static const char *const p[] = {"requestParameters", "tagSpecificationSet", "items"};
-    const msgpack_object *items = ev_ct_mp_path(m, p, 3);
-    if (!items || items->type != MSGPACK_OBJECT_ARRAY)
-        return 0;
-    bool found = false;
-    for (uint32_t i = 0; i < items->via.array.size; i++) {
-        const msgpack_object *it = &items->via.array.ptr[i];
-        ev_val rt;
-        if (!s_rule_s(ev_ct_mp_get(it, "resourceType"), &rt) || !s_val_eq(&rt, "instance"))
-            continue;
-        const msgpack_object *tags = ev_ct_mp_get(it, "tags");
-        if (!tags || tags->type != MSGPACK_OBJECT_ARRAY)
-            continue;
-        for (uint32_t j = 0; j < tags->via.array.size; j++) {
-            const msgpack_object *tag = &tags->via.array.ptr[j];
-            ev_val k;
-            if (s_rule_s(ev_ct_mp_get(tag, "key"), &k) && s_val_eq(&k, "Name")) {
-                ev_val v = {"", 0, 0, 0};
-                s_rule_s(ev_ct_mp_get(tag, "value"), &v);
-                *out = v;
-                found = true;
-                break;
-            }
+    ev_val rt;
+    ev_mp_iter it;
+    ev_mp tag;
+    if (!s_rule_s(ev_mp_map_get(item, "resourceType"), &rt) || !s_val_eq(&rt, "instance"))
+        return false;
+    if (!ev_mp_iter_init(&it, ev_mp_map_get(item, "tags")))
+        return false;
+    while (ev_mp_iter_next(&it, &tag)) {
+        ev_val k;
+        if (s_rule_s(ev_mp_map_get(tag, "key"), &k) && s_val_eq(&k, "Name")) {
+            ev_val v = {"", 0, 0, 0};
+            s_rule_s(ev_mp_map_get(tag, "value"), &v);
+            *out = v;
+            return true;
         }
     }
+    return false;
+}
+
+static int s_ec2name(const ev_ct_map *m, ev_val *out)
+{
+    static const char *const p[] = {"requestParameters", "tagSpecificationSet", "items"};
+    ev_mp_iter it;
+    ev_mp item;
+    if (!ev_mp_iter_init(&it, ev_ct_top_path(m, p, 3)))
+        return 0;
+    bool found = false;
+    while (ev_mp_iter_next(&it, &item))
+        if (s_name_tag(item, out))
+            found = true;
     return found && out->len > 0;
 }
 
+/* ec2.imageids over responseElements.instancesSet.items (an array). */
+static int s_imageids_items(ev_event *evt, ev_mp items, bool has_idx, uint64_t idx,
+                            ev_vals *out)
+{
+    if (has_idx) {
+        ev_mp el = ev_mp_array_at(items, idx);
+        if (!ev_mp_present(el))
+            return 0;
+        out->n = (size_t)s_rule_s(ev_mp_map_get(el, "imageId"), &out->vals[0]);
+        return (int)out->n;
+    }
+    uint32_t count = ev_mp_count(items);
+    ev_mp_iter it;
+    ev_mp el;
+    size_t n = 0;
+    ev_mp_iter_init(&it, items);
+    while (ev_mp_iter_next(&it, &el)) {
+        ev_val id;
+        if (!ev_mp_str(ev_mp_map_get(el, "imageId"), &id.s, &id.len) || id.len == 0)
+            continue;
+        if (n == EV_VALS_INLINE && out->vals == out->inline_vals) {
+            ev_val *big = ev_arena_alloc(&evt->arena, sizeof(ev_val) * count);
+            memcpy(big, out->inline_vals, sizeof(out->inline_vals));
+            out->vals = big;
+        }
+        ev_val *v = &out->vals[n++];
+        memset(v, 0, sizeof(*v));
+        v->s = id.s;
+        v->len = id.len;
+    }
+    out->n = n;
+    return (int)n;
+}
+
 /* ec2.imageids (section 2.8).  has_idx selects one element. */
-static int s_imageids(ev_event *evt, const msgpack_object *m, bool has_idx,
+static int s_imageids(ev_event *evt, const ev_ct_map *m, bool has_idx,
                       uint64_t idx, ev_vals *out)
 {
     static const char *const p[] = {"responseElements", "instancesSet", "items"};
-    const msgpack_object *items = ev_ct_mp_path(m, p, 3);
+    ev_mp items = ev_ct_top_path(m, p, 3);
     out->n = 0;
-    if (items) {
-        bool arr = items->type == MSGPACK_OBJECT_ARRAY;
-        if (has_idx) {
-            if (!arr || idx >= items->via.array.size)
-                return 0;
-            const msgpack_object *el = &items->via.array.ptr[idx];
-            out->n = (size_t)s_rule_s(ev_ct_mp_get(el, "imageId"), &out->vals[0]);
-            return (int)out->n;
-        }
-        if (!arr)
+    if (ev_mp_present(items)) {
+        if (ev_mp_type_of(items) != EV_MP_ARRAY)
             return 0;
-        size_t n = 0;
-        for (uint32_t i = 0; i < items->via.array.size; i++) {
-            const msgpack_object *id = ev_ct_mp_get(&items->via.array.ptr[i], "imageId");
-            if (!s_is_str(id) || id->via.str.size == 0)
-                continue;
-            if (n == EV_VALS_INLINE && out->vals == out->inline_vals) {
-                ev_val *big = ev_arena_alloc(&evt->arena,
-                                             sizeof(ev_val) * items->via.array.size);
-                memcpy(big, out->inline_vals, sizeof(out->inline_vals));
-                out->vals = big;
-            }
-            ev_val *v = &out->vals[n++];
-            memset(v, 0, sizeof(*v));
-            v->s = id->via.str.ptr;
-            v->len = id->via.str.size;
-        }
-        out->n = n;
-        return (int)n;
+        return s_imageids_items(evt, items, has_idx, idx, out);
     }
-    out->n = 0;
     if (has_idx && idx != 0)
         return 0;
     static const char *const f1[] = {"requestParameters", "imageId"};
     static const char *const f2[] = {"requestParameters", "DescribeFastLaunchImagesRequest",
                                      "ImageId", "content"};
     static const char *const f3[] = {"requestParameters", "launchSpecification", "imageId"};
-    const msgpack_object *v = ev_ct_mp_path(m, f1, 2);
-    if (!v)
-        v = ev_ct_mp_path(m, f2, 4);
-    if (!v)
-        v = ev_ct_mp_path(m, f3, 3);
+    ev_mp v = ev_ct_top_path(m, f1, 2);
+    if (!ev_mp_present(v))
+        v = ev_ct_top_path(m, f2, 4);
+    if (!ev_mp_present(v))
+        v = ev_ct_top_path(m, f3, 3);
     out->n = (size_t)s_rule_s(v, &out->vals[0]);
     return (int)out->n;
 }
@@ -405,7 +419,7 @@ static int s_resources(ev_event *evt, const ev_ct_record *r, ev_val *out)
 
 /* ct.info (section 2.3) ---------------------------------------------------- */
 
-static int s_info(ev_event *evt, const msgpack_object *m, ev_val *out)
+static int s_info(ev_event *evt, const ev_ct_map *m, ev_val *out)
 {
     ev_val user, srcip, name, rd, tmp;
     const char *fail;
@@ -413,8 +427,8 @@ static int s_info(ev_event *evt, const msgpack_object *m, ev_val *out)
         return s_literal(out, "<invalid cloudtrail event: userIdentity field missing>");
     if (!s_path_field(m, CT_SRCIP, &srcip))
         return s_literal(out, "<invalid cloudtrail event: eventSource field missing>");
-    const char *err = ev_ct_mp_get(m, "errorCode") ? "!" : "";
-    bool ro_false = s_boolstr(ev_ct_mp_get(m, "readOnly"), &rd) && s_val_eq(&rd, "false");
+    const char *err = ev_mp_present(ev_ct_top(m, "errorCode")) ? "!" : "";
+    bool ro_false = s_boolstr(ev_ct_top(m, "readOnly"), &rd) && s_val_eq(&rd, "false");
     const char *dir = ro_false ? "\xe2\x86\x92" : "\xe2\x86\x90";
     if (!s_path_field(m, CT_NAME, &name))
         return s_literal(out, "<invalid cloudtrail event: eventName field missing>");
@@ -423,16 +437,16 @@ static int s_info(ev_event *evt, const msgpack_object *m, ev_val *out)
     char extra[192] = "";
     ev_val xv = {"", 0, 0, 0};
     const char *xlab = NULL;
-    const msgpack_object *pab = s_get2(m, "requestParameters",
-                                       "PublicAccessBlockConfiguration");
-    if (s_val_eq(&name, "PutBucketPublicAccessBlock") && pab &&
-        pab->type == MSGPACK_OBJECT_MAP) {
+    ev_mp pab = s_get2(m, "requestParameters", "PublicAccessBlockConfiguration");
+    if (s_val_eq(&name, "PutBucketPublicAccessBlock") &&
+        ev_mp_type_of(pab) == EV_MP_MAP) {
         const char *f[4] = {"BlockPublicAcls", "BlockPublicPolicy",
                             "IgnorePublicAcls", "RestrictPublicBuckets"};
         size_t k = 0;
         for (int i = 0; i < 4; i++) {
-            const msgpack_object *b = ev_ct_mp_get(m, f[i]); /* root: upstream bug */
-            bool t = b && b->type == MSGPACK_OBJECT_BOOLEAN && b->via.boolean;
+            bool t = false; /* read at the root: upstream bug */
+            if (!ev_mp_bool(ev_ct_top(m, f[i]), &t))
+                t = false;
             k += (size_t)snprintf(extra + k, sizeof(extra) - k, " %s=%s", f[i],
                                   t ? "true" : "false");
         }
@@ -473,11 +487,12 @@ static int s_info(ev_event *evt, const msgpack_object *m, ev_val *out)
 
 int ev_ct_plugininfo(ev_event *evt, const ev_ct_record *r, ev_val *out)
 {
-    const msgpack_object *m = r->map;
-    const msgpack_object *src = ev_ct_mp_get(m, "eventSource");
-    const msgpack_object *reg = ev_ct_mp_get(m, "awsRegion");
-    const msgpack_object *name = ev_ct_mp_get(m, "eventName");
-    if (!s_is_str(src) || !s_is_str(reg) || !s_is_str(name))
+    ev_ct_map map = ev_ct_map_of(r);
+    const ev_ct_map *m = &map;
+    ev_val reg, name, src;
+    if (!ev_mp_str(ev_ct_top(m, "eventSource"), &src.s, &src.len) ||
+        !ev_mp_str(ev_ct_top(m, "awsRegion"), &reg.s, &reg.len) ||
+        !ev_mp_str(ev_ct_top(m, "eventName"), &name.s, &name.len))
         return -1;
     ev_val user, info;
     ev_val shortsrc = {"", 0, 0, 0}; /* always set: eventSource is a string */
@@ -494,12 +509,11 @@ int ev_ct_plugininfo(ev_event *evt, const ev_ct_record *r, ev_val *out)
     }
     s_shortsrc(m, &shortsrc);
     s_info(evt, m, &info);
-    size_t cap = reg->via.str.size + ulen + shortsrc.len + name->via.str.size + info.len + 8;
+    size_t cap = reg.len + ulen + shortsrc.len + name.len + info.len + 8;
     char *s = ev_arena_alloc(&evt->arena, cap);
-    int n = snprintf(s, cap, "%.*s%s%.*s %.*s %.*s %.*s", (int)reg->via.str.size,
-                     reg->via.str.ptr, (!fail && ulen > 0) ? " " : "", (int)ulen, u,
-                     (int)shortsrc.len, shortsrc.s, (int)name->via.str.size,
-                     name->via.str.ptr, (int)info.len, info.s);
+    int n = snprintf(s, cap, "%.*s%s%.*s %.*s %.*s %.*s", (int)reg.len, reg.s,
+                     (!fail && ulen > 0) ? " " : "", (int)ulen, u, (int)shortsrc.len,
+                     shortsrc.s, (int)name.len, name.s, (int)info.len, info.s);
     out->s = s;
     out->len = n < 0 ? 0 : (size_t)n;
     return 1;
@@ -521,7 +535,8 @@ static int s_u64(ev_vals *out, int present, uint64_t u)
 static int s_extract_other(ev_event *evt, const ev_ct_record *r, int id,
                            const ev_field_arg *arg, ev_vals *out)
 {
-    const msgpack_object *m = r->map;
+    ev_ct_map map = ev_ct_map_of(r);
+    const ev_ct_map *m = &map;
     ev_val *v = &out->vals[0];
     const char *fail;
     uint64_t u = 0;
@@ -532,10 +547,10 @@ static int s_extract_other(ev_event *evt, const ev_ct_record *r, int id,
     case CT_ORIGINALUSER: rc = s_originaluser(m, v); break;
     case CT_USER_ACCOUNTID: rc = s_accountid(m, v); break;
     case CT_INFO: rc = s_info(evt, m, v); break;
-    case CT_MANAGEMENTEVENT: rc = s_boolstr(ev_ct_mp_get(m, "managementEvent"), v); break;
-    case CT_READONLY: rc = s_boolstr(ev_ct_mp_get(m, "readOnly"), v); break;
+    case CT_MANAGEMENTEVENT: rc = s_boolstr(ev_ct_top(m, "managementEvent"), v); break;
+    case CT_READONLY: rc = s_boolstr(ev_ct_top(m, "readOnly"), v); break;
     case CT_SESSIONCREDENTIALFROMCONSOLE:
-        rc = s_boolstr(ev_ct_mp_get(m, "sessionCredentialFromConsole"), v);
+        rc = s_boolstr(ev_ct_top(m, "sessionCredentialFromConsole"), v);
         break;
     case CT_RESOURCES: rc = s_resources(evt, r, v); break;
     case CT_ADDITIONALEVENTDATA: rc = s_rawfield(evt, r, "additionalEventData", v); break;
@@ -569,7 +584,8 @@ int ev_ct_extract_plugin(ev_event *evt, const ev_ct_record *r, int id,
                          const ev_field_arg *arg, ev_vals *out)
 {
     if (id >= 0 && id < CT__PLUGIN_COUNT && ev_ct_paths[id].n > 0) {
-        int rc = s_path_field(r->map, id, &out->vals[0]);
+        ev_ct_map m = ev_ct_map_of(r);
+        int rc = s_path_field(&m, id, &out->vals[0]);
         out->n = (size_t)rc;
         return rc;
     }

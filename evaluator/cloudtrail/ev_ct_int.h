@@ -42,98 +42,52 @@ enum ev_ct_id {
     JSON_VALUE, JSON_OBJ, JSON_RAWTIME,
 };
 
-/*
- * a[0..n) == b[0..n), with word loads instead of a memcmp call: keys of the
- * same length differ in their first or last 8 bytes almost always
- * ("eventTime"/"eventName"/"eventType").  Reads only inside both spans.
- */
-static inline bool ev_ct_bytes_eq(const char *a, const char *b, size_t n)
+/* The record's top-level map as the field code reads it. */
+typedef struct ev_ct_map {
+    ev_mp v;            /* the map (no value when the record has none) */
+    ev_mp_index *ix;    /* the record's key index, or NULL */
+} ev_ct_map;
+
+static inline ev_ct_map ev_ct_map_of(const ev_ct_record *r)
 {
-    if (n >= 8) {
-        uint64_t x, y;
-        memcpy(&x, a, 8);
-        memcpy(&y, b, 8);
-        if (x != y)
-            return false;
-        memcpy(&x, a + n - 8, 8);
-        memcpy(&y, b + n - 8, 8);
-        if (x != y)
-            return false;
-        for (size_t i = 8; i + 8 < n; i += 8) {
-            memcpy(&x, a + i, 8);
-            memcpy(&y, b + i, 8);
-            if (x != y)
-                return false;
-        }
-        return true;
-    }
-    if (n >= 4) {
-        uint32_t x, y;
-        memcpy(&x, a, 4);
-        memcpy(&y, b, 4);
-        if (x != y)
-            return false;
-        memcpy(&x, a + n - 4, 4);
-        memcpy(&y, b + n - 4, 4);
-        return x == y;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (a[i] != b[i])
-            return false;
-    return true;
+    ev_ct_map m = { ev_mp_of(r->map, r->map_len), r->index };
+    return m;
 }
 
-/*
- * First value of the key (klen bytes) in a msgpack map; NULL if o is NULL,
- * not a map, or has no such key.  The first occurrence of a duplicate key
- * wins.  Borrowed; points into o.  Inline: this is the hottest loop of the
- * source (the length rejects most keys, two word compares the rest).
- */
-static inline const msgpack_object *ev_ct_mp_getn(const msgpack_object *o,
-                                                  const char *key, size_t klen)
+/* First value of a top-level key (klen bytes), through the index when the
+ * record has one; no value when missing. */
+static inline ev_mp ev_ct_topn(const ev_ct_map *m, const char *key, size_t klen)
 {
-    if (!o || o->type != MSGPACK_OBJECT_MAP)
-        return NULL;
-    const msgpack_object_kv *kv = o->via.map.ptr;
-    const msgpack_object_kv *end = kv + o->via.map.size;
-    for (; kv < end; kv++) {
-        const msgpack_object *k = &kv->key;
-        /* size first: one compare rejects most keys.  For a key that is not
-         * a string the union read is meaningless but harmless, and the type
-         * test then rejects it. */
-        if (k->via.str.size == klen && k->type == MSGPACK_OBJECT_STR &&
-            ev_ct_bytes_eq(k->via.str.ptr, key, klen))
-            return &kv->val;
-    }
-    return NULL;
+    if (m->ix)
+        return ev_mp_index_get(m->ix, m->v, key, klen);
+    return ev_mp_map_getn(m->v, key, klen);
 }
 
-/* ev_ct_mp_getn() with a NUL-terminated key (strlen of a literal folds). */
-static inline const msgpack_object *ev_ct_mp_get(const msgpack_object *o,
-                                                 const char *key)
+/* ev_ct_topn() with a NUL-terminated key (strlen of a literal folds). */
+static inline ev_mp ev_ct_top(const ev_ct_map *m, const char *key)
 {
-    return ev_ct_mp_getn(o, key, strlen(key));
+    return ev_ct_topn(m, key, strlen(key));
 }
 
-/* Walk a key path; NULL if any step is missing or walks through a non-map. */
-static inline const msgpack_object *ev_ct_mp_path(const msgpack_object *root,
-                                                  const char *const *keys, size_t n)
+/* Walk a key path (n >= 1) from the top level; no value if any step is
+ * missing or walks through a non-map. */
+static inline ev_mp ev_ct_top_path(const ev_ct_map *m, const char *const *keys,
+                                   size_t n)
 {
-    const msgpack_object *o = root;
-    for (size_t i = 0; i < n && o; i++)
-        o = ev_ct_mp_get(o, keys[i]);
-    return o;
+    return ev_mp_path(ev_ct_top(m, keys[0]), keys + 1, n - 1);
 }
 
 /* Rule S (spec section 0.3): 1 and the string ("" for a non-string value)
  * when v exists, else 0.  *out borrows from v. */
-static inline int ev_ct_rule_s(const msgpack_object *v, ev_val *out)
+static inline int ev_ct_rule_s(ev_mp v, ev_val *out)
 {
-    if (!v)
+    const char *s;
+    size_t n;
+    if (!ev_mp_present(v))
         return 0;
-    if (v->type == MSGPACK_OBJECT_STR && v->via.str.ptr) {
-        out->s = v->via.str.ptr;
-        out->len = v->via.str.size;
+    if (ev_mp_str(v, &s, &n)) {
+        out->s = s;
+        out->len = n;
     } else {
         out->s = "";
         out->len = 0;
@@ -156,12 +110,11 @@ typedef struct ev_ct_path {
 extern const ev_ct_path ev_ct_paths[];
 
 /* Rule S over the path p (p->n >= 1): 0 or 1, see ev_ct_rule_s(). */
-static inline int ev_ct_path_get(const msgpack_object *m, const ev_ct_path *p,
-                                 ev_val *out)
+static inline int ev_ct_path_get(const ev_ct_map *m, const ev_ct_path *p, ev_val *out)
 {
-    const msgpack_object *o = ev_ct_mp_getn(m, p->k[0].s, p->k[0].len);
-    for (size_t i = 1; i < p->n && o; i++)
-        o = ev_ct_mp_getn(o, p->k[i].s, p->k[i].len);
+    ev_mp o = ev_ct_topn(m, p->k[0].s, p->k[0].len);
+    for (size_t i = 1; i < p->n && ev_mp_present(o); i++)
+        o = ev_mp_map_getn(o, p->k[i].s, p->k[i].len);
     return ev_ct_rule_s(o, out);
 }
 

@@ -189,13 +189,11 @@ static int s_lit(ev_vals *out, const char *s)
 /* Result of the msgpack walk when only the raw text can answer. */
 #define CT_RAW_PATH 2
 
-/* Decimal text of a nonzero integer into the arena. */
-static int s_int_text(ev_event *evt, const msgpack_object *o, ev_val *v)
+/* Decimal text of an integer (neg: the value is -u) into the arena. */
+static int s_int_text(ev_event *evt, bool neg, uint64_t u, ev_val *v)
 {
     char buf[24];
     char *p = buf + sizeof(buf);
-    bool neg = o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER;
-    uint64_t u = neg ? (uint64_t)0 - (uint64_t)o->via.i64 : o->via.u64;
     do {
         *--p = (char)('0' + u % 10);
         u /= 10;
@@ -223,6 +221,43 @@ static bool s_plain_pointer(const char *p, size_t n)
     return (acc & high) == 0;
 }
 
+/* The json.value text of the value a pointer reached in the map: see
+ * s_json_value_mp(). */
+static int s_json_scalar(ev_event *evt, ev_mp o, ev_val *v)
+{
+    ev_mp_hdr h;
+    ev_mp_head(o.p, o.end, &h);
+    switch (h.type) {
+    case EV_MP_STR:
+        if (h.n == 0) {
+            v->s = "";
+            v->len = 0;
+            return 1;
+        }
+        if (memchr(h.body, 0xEF, h.n))
+            return CT_RAW_PATH;
+        v->s = (const char *)h.body;
+        v->len = h.n;
+        return 1;
+    case EV_MP_BOOL:
+        v->s = h.v.b ? "true" : "false";
+        v->len = h.v.b ? 4 : 5;
+        return 1;
+    case EV_MP_NIL:
+        v->s = "null";
+        v->len = 4;
+        return 1;
+    case EV_MP_UINT:
+        if (h.v.u == 0)
+            return CT_RAW_PATH;
+        return s_int_text(evt, false, h.v.u, v);
+    case EV_MP_INT:
+        return s_int_text(evt, true, (uint64_t)0 - (uint64_t)h.v.i, v);
+    default:
+        return CT_RAW_PATH;
+    }
+}
+
 /*
  * json.value over the msgpack map, for pointers made only of object keys.
  * Returns 1 (found, *v set), 0 (absent) or CT_RAW_PATH when the raw text
@@ -241,59 +276,36 @@ static bool s_plain_pointer(const char *p, size_t n)
  *     text (JSON integers have one spelling, except "-0"); floats, zero,
  *     objects and arrays need the original text: raw path.
  */
-static int s_json_value_mp(ev_event *evt, const msgpack_object *o, const char *ptr,
+static int s_json_value_mp(ev_event *evt, const ev_ct_map *m, const char *ptr,
                            size_t plen, ev_val *v)
 {
-    if (!o || o->type != MSGPACK_OBJECT_MAP || !s_plain_pointer(ptr, plen))
+    if (ev_mp_type_of(m->v) != EV_MP_MAP || !s_plain_pointer(ptr, plen))
         return CT_RAW_PATH;
     if (plen > 0 && ptr[0] == '/') {
         ptr++;
         plen--;
     }
     const char *pe = ptr + plen;
+    ev_mp o = m->v;
     for (const char *s = ptr;;) {
         const char *q = memchr(s, '/', (size_t)(pe - s));
         if (!q)
             q = pe;
-        if (o->type != MSGPACK_OBJECT_MAP)
-            return o->type == MSGPACK_OBJECT_ARRAY ? CT_RAW_PATH : 0;
-        if (o->via.map.size == 0 || q - s > 4096)
+        ev_mp_hdr h;
+        ev_mp_head(o.p, o.end, &h);
+        if (h.type != EV_MP_MAP)
+            return h.type == EV_MP_ARRAY ? CT_RAW_PATH : 0;
+        if (h.n == 0 || q - s > 4096)
             return CT_RAW_PATH;
-        o = ev_ct_mp_getn(o, s, (size_t)(q - s));
-        if (!o)
+        o = o.p == m->v.p ? ev_ct_topn(m, s, (size_t)(q - s))
+                          : ev_mp_map_getn(o, s, (size_t)(q - s));
+        if (!ev_mp_present(o))
             return 0;
         if (q == pe)
             break;
         s = q + 1;
     }
-    switch (o->type) {
-    case MSGPACK_OBJECT_STR:
-        if (o->via.str.size == 0) {
-            v->s = "";
-            v->len = 0;
-            return 1;
-        }
-        if (memchr(o->via.str.ptr, 0xEF, o->via.str.size))
-            return CT_RAW_PATH;
-        v->s = o->via.str.ptr;
-        v->len = o->via.str.size;
-        return 1;
-    case MSGPACK_OBJECT_BOOLEAN:
-        v->s = o->via.boolean ? "true" : "false";
-        v->len = o->via.boolean ? 4 : 5;
-        return 1;
-    case MSGPACK_OBJECT_NIL:
-        v->s = "null";
-        v->len = 4;
-        return 1;
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-        if (o->via.u64 == 0)
-            return CT_RAW_PATH;
-        return s_int_text(evt, o, v);
-    default:
-        return CT_RAW_PATH;
-    }
+    return s_json_scalar(evt, o, v);
 }
 
 static int s_json_value(ev_event *evt, const ev_ct_record *r, const ev_field_arg *arg,
@@ -305,7 +317,8 @@ static int s_json_value(ev_event *evt, const ev_ct_record *r, const ev_field_arg
         return -1;
     if (!r->raw || r->raw_len == 0 || (r->raw[0] != '{' && r->raw[0] != '['))
         return -1;
-    int rc = s_json_value_mp(evt, r->map, arg->arg, arg->arg_len, v);
+    ev_ct_map m = ev_ct_map_of(r);
+    int rc = s_json_value_mp(evt, &m, arg->arg, arg->arg_len, v);
     if (rc != CT_RAW_PATH)
         return rc;
     rc = ev_ct_json_pointer(r->raw, r->raw_len, arg->arg, arg->arg_len, &vp, &vlen);
@@ -351,7 +364,8 @@ static int s_extract(void *ud, ev_event *evt, const ev_field_def *def,
     if (def->id >= 0 && def->id < CT__PLUGIN_COUNT) {
         const ev_ct_path *p = &ev_ct_paths[def->id];
         if (p->n > 0) { /* most fields: a key path, read here inline */
-            rc = ev_ct_path_get(r->map, p, v);
+            ev_ct_map m = ev_ct_map_of(r);
+            rc = ev_ct_path_get(&m, p, v);
             out->n = (size_t)rc;
             return rc;
         }
@@ -510,20 +524,25 @@ int ev_ct_parse_time(const char *s, size_t len, uint64_t *ns)
     return 0;
 }
 
-int ev_ct_event_time(const msgpack_object *map, uint64_t *ns)
+int ev_ct_record_str(const ev_ct_record *r, const char *key, size_t klen,
+                     const char **s, size_t *len)
 {
-    const msgpack_object *v = ev_ct_mp_get(map, "eventTime");
-    if (!v || v->type != MSGPACK_OBJECT_STR)
+    ev_ct_map m = ev_ct_map_of(r);
+    if (!ev_mp_str(ev_ct_topn(&m, key, klen), s, len))
         return -ENOENT;
-    return ev_ct_parse_time(v->via.str.ptr, v->via.str.size, ns);
+    return 0;
 }
 
-int ev_ct_event_name(const msgpack_object *map, const char **s, size_t *len)
+int ev_ct_event_time(const ev_ct_record *r, uint64_t *ns)
 {
-    const msgpack_object *v = ev_ct_mp_get(map, "eventName");
-    if (!v || v->type != MSGPACK_OBJECT_STR)
+    const char *s;
+    size_t n;
+    if (ev_ct_record_str(r, "eventTime", 9, &s, &n) != 0)
         return -ENOENT;
-    *s = v->via.str.ptr ? v->via.str.ptr : "";
-    *len = v->via.str.size;
-    return 0;
+    return ev_ct_parse_time(s, n, ns);
+}
+
+int ev_ct_event_name(const ev_ct_record *r, const char **s, size_t *len)
+{
+    return ev_ct_record_str(r, "eventName", 9, s, len);
 }

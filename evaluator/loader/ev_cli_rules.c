@@ -271,9 +271,10 @@ static void s_case(ev_engine *e, const char *file, const char *rule, const ev_yn
         msgpack_unpacked_destroy(&up);
         goto out;
     }
-    ev_ct_record ct = {.map = &up.data, .raw = js.p, .raw_len = js.len, .hostname = NULL};
+    ev_ct_record ct = {.map = sb.data, .map_len = off, .raw = js.p, .raw_len = js.len,
+                       .hostname = NULL};
     uint64_t ts = 0;
-    ev_ct_event_time(&up.data, &ts);
+    ev_ct_event_time(&ct, &ts);
     ev_event_reset(&c->evt, &ct, ts, 1);
     s_fired f = {rule, false};
     ev_engine_match(e, &c->evt, s_on_match, &f);

@@ -19,6 +19,7 @@ typedef struct ct_fx {
     msgpack_sbuffer sb;
     msgpack_unpacked up;
     ev_ct_record rec;
+    ev_mp_index index;      /* rec's key index, as the evaluator has one */
     ev_event evt;
     ev_vals vals;
     const ev_source *src;
@@ -57,7 +58,10 @@ static void ct_load_ts(const char *json, uint64_t ts)
         TG_FAIL_("bad test JSON: %s", err);
     ASSERT_EQ(msgpack_unpack_next(&g_fx.up, g_fx.sb.data, g_fx.sb.size, NULL),
               MSGPACK_UNPACK_SUCCESS);
-    g_fx.rec.map = &g_fx.up.data;
+    g_fx.rec.map = g_fx.sb.data;
+    g_fx.rec.map_len = g_fx.sb.size;
+    g_fx.rec.index = &g_fx.index;
+    ev_mp_index_reset(&g_fx.index);
     g_fx.rec.raw = json;
     g_fx.rec.raw_len = strlen(json);
     g_fx.rec.hostname = "test-host";

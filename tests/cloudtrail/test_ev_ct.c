@@ -117,11 +117,11 @@ static void test_worked_example(void)
 {
     uint64_t ts = 0;
     ct_load(ALICE);
-    ASSERT_EQ(ev_ct_event_time(g_fx.rec.map, &ts), 0);
+    ASSERT_EQ(ev_ct_event_time(&g_fx.rec, &ts), 0);
     ASSERT_U64_EQ(ts, 1394140974000000000ull);
     const char *nm;
     size_t nl;
-    ASSERT_EQ(ev_ct_event_name(g_fx.rec.map, &nm, &nl), 0);
+    ASSERT_EQ(ev_ct_event_name(&g_fx.rec, &nm, &nl), 0);
     ASSERT_MEM_EQ(nm, nl, "StartInstances", 14);
     ct_load_ts(ALICE, ts);
     CT_ABSENT("ct.id");
@@ -727,11 +727,11 @@ static void test_parse_time(void)
     ASSERT(ev_ct_parse_time("1969-12-31T23:59:59Z", 20, &ns) < 0);
     ASSERT(ev_ct_parse_time("2014-03-06T21:22:54Zjunk", 24, &ns) < 0);
     ct_load("{\"eventTime\":1}");
-    ASSERT(ev_ct_event_time(g_fx.rec.map, &ns) < 0);
+    ASSERT(ev_ct_event_time(&g_fx.rec, &ns) < 0);
     ct_load("{}");
     const char *s;
     size_t l;
-    ASSERT(ev_ct_event_name(g_fx.rec.map, &s, &l) < 0);
+    ASSERT(ev_ct_event_name(&g_fx.rec, &s, &l) < 0);
 }
 
 static void check_unescape(const char *in, const char *expect)

@@ -24,7 +24,7 @@ static int s_both(const char *ptr)
 {
     ev_vals raw;
     int rc_raw;
-    const msgpack_object *map = g_fx.rec.map;
+    const char *map = g_fx.rec.map;
 
     g_fx.rec.map = NULL;
     rc_raw = ct_get("json.value", ptr);
@@ -205,21 +205,25 @@ static void test_depth_limit(void)
     ASSERT_EQ(pa_json_to_msgpack(pj, j, strlen(j), &pk, err, sizeof(err)), 0);
     ASSERT_EQ(msgpack_unpack_next(&g_fx.up, g_fx.sb.data, g_fx.sb.size, NULL),
               MSGPACK_UNPACK_SUCCESS);
-    g_fx.rec.map = &g_fx.up.data;
+    g_fx.rec.map = g_fx.sb.data;
+    g_fx.rec.map_len = g_fx.sb.size;
+    ev_mp_index_reset(&g_fx.index);
     g_fx.rec.raw = j;
     g_fx.rec.raw_len = strlen(j);
     ev_event_reset(&g_fx.evt, &g_fx.rec, 0, ++g_fx.num);
-    const msgpack_object *b = ev_ct_mp_get(ev_ct_mp_get(g_fx.rec.map, "a"), "b");
-    ASSERT_NOT_NULL(b);
-    ASSERT_EQ(b->type, MSGPACK_OBJECT_MAP);
-    ASSERT_EQ(b->via.map.size, 0u); /* the premise of this test */
+    ev_mp b = ev_mp_map_get(ev_mp_map_get(ev_mp_of(g_fx.rec.map, g_fx.rec.map_len), "a"),
+                            "b");
+    ASSERT(ev_mp_present(b));
+    ASSERT_EQ(ev_mp_type_of(b), EV_MP_MAP);
+    ASSERT_EQ(ev_mp_count(b), 0u); /* the premise of this test */
     BOTH_STR("/a/b/c", "deep");
     BOTH_STR("/a/s", "shallow");
     pa_json_free(pj);
 }
 
-/* Map keys whose lengths straddle the word sizes of ev_ct_bytes_eq, equal
- * except for one byte at every position. */
+/* Map keys whose lengths straddle the word sizes of ev_mp_bytes_eq, equal
+ * except for one byte at every position; through ev_mp_map_getn() and
+ * through a key index. */
 static void test_mp_getn(void)
 {
     char keys[40][40];
@@ -247,34 +251,40 @@ static void test_mp_getn(void)
         msgpack_pack_str_body(&pk, keys[n], n);
         msgpack_pack_uint64(&pk, n);
     }
-    msgpack_unpacked up;
-    msgpack_unpacked_init(&up);
-    size_t off = 0;
+    const unsigned char *p = (const unsigned char *)sb.data;
+    const unsigned char *end = p + sb.size;
+    ev_mp_index ix;
+    ev_mp_index_reset(&ix);
     for (size_t n = 0; n <= 33; n++) {
-        ASSERT_EQ(msgpack_unpack_next(&up, sb.data, sb.size, &off), MSGPACK_UNPACK_SUCCESS);
-        const msgpack_object *v = ev_ct_mp_getn(&up.data, keys[n], n);
-        ASSERT_NOT_NULL(v);
-        ASSERT_U64_EQ(v->via.u64, n);
-        ASSERT(ev_ct_mp_get(&up.data, keys[n]) == v);
-        /* one byte longer or shorter never matches */
-        char longer[41];
-        memcpy(longer, keys[n], n);
-        longer[n] = 'z';
-        const msgpack_object *w = ev_ct_mp_getn(&up.data, longer, n + 1);
-        ASSERT(w == NULL);
-        if (n > 0) /* nor does a prefix */
-            ASSERT(ev_ct_mp_getn(&up.data, keys[n], n - 1) == NULL);
-        for (size_t i = 0; i < n; i++) {
-            char k[40];
-            memcpy(k, keys[n], n);
-            k[i] = '#';
-            w = ev_ct_mp_getn(&up.data, k, n);
-            ASSERT_NOT_NULL(w);
-            ASSERT_U64_EQ(w->via.u64, 1000 + i);
+        const unsigned char *next = ev_mp_skip(p, end);
+        ASSERT_NOT_NULL(next);
+        ev_mp m = { p, next };
+        for (int use_ix = 0; use_ix < 2; use_ix++) {
+#define GETN(k, kn) (use_ix ? ev_mp_index_get(&ix, m, k, kn) : ev_mp_map_getn(m, k, kn))
+            uint64_t u = 0;
+            ev_mp v = GETN(keys[n], n);
+            ASSERT(ev_mp_uint(v, &u));
+            ASSERT_U64_EQ(u, n);
+            ASSERT(ev_mp_map_get(m, keys[n]).p == v.p);
+            /* one byte longer or shorter never matches */
+            char longer[41];
+            memcpy(longer, keys[n], n);
+            longer[n] = 'z';
+            ASSERT(!ev_mp_present(GETN(longer, n + 1)));
+            if (n > 0) /* nor does a prefix */
+                ASSERT(!ev_mp_present(GETN(keys[n], n - 1)));
+            for (size_t i = 0; i < n; i++) {
+                char k[40];
+                memcpy(k, keys[n], n);
+                k[i] = '#';
+                ASSERT(ev_mp_uint(GETN(k, n), &u));
+                ASSERT_U64_EQ(u, 1000 + i);
+            }
+#undef GETN
         }
+        p = next;
     }
-    ASSERT(ev_ct_mp_getn(NULL, "a", 1) == NULL);
-    msgpack_unpacked_destroy(&up);
+    ASSERT(!ev_mp_present(ev_mp_map_getn(ev_mp_of(NULL, 0), "a", 1)));
     msgpack_sbuffer_destroy(&sb);
 }
 

@@ -115,9 +115,9 @@ static const char *const s_ptrs[] = {"/eventName", "/userIdentity/type",
 static void s_extract_all(fz *z, const pa_record *rec)
 {
     const ev_source *src = ev_ct_source();
-    ev_ct_record r = {&z->up.data, rec->raw, rec->len, "fuzz"};
+    ev_ct_record r = {z->sb.data, z->sb.size, rec->raw, rec->len, "fuzz", NULL};
     uint64_t ts = 0;
-    (void)ev_ct_event_time(&z->up.data, &ts);
+    (void)ev_ct_event_time(&r, &ts);
     ev_event_reset(&z->evt, &r, ts, ++z->num);
     for (size_t i = 0; i < src->nfields; i++) {
         const ev_field_def *def = &src->fields[i];

@@ -41,9 +41,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (m.kind == TG_MSG_BATCH) {
             for (uint32_t i = 0; i < m.u.batch.nrecords; i++) {
                 tg_str raw;
-                const msgpack_object *map;
+                tg_msg_map map;
                 tg_msg_batch_record(&m.u.batch, i, &raw, &map);
-                sum += raw.n + map->via.map.size;
+                sum += raw.n + map.bytes.n + (unsigned char)map.bytes.p[0] +
+                       (unsigned char)map.bytes.p[map.bytes.n - 1];
+                for (uint32_t k = 0; k < 2 * map.npairs; k++)
+                    if (map.pairs[k] >= map.bytes.n)
+                        abort(); /* offsets stay inside the map */
             }
             for (uint32_t i = 0; i < m.u.batch.nerrors; i++) {
                 tg_msg_error e;

@@ -82,10 +82,13 @@ static void test_batch_builder(void)
     ASSERT_U64_EQ(m.u.batch.hdr.first, 100);
     ASSERT_EQ(m.u.batch.nrecords, 1);
     tg_str raw;
-    const msgpack_object *map;
+    tg_msg_map map;
     tg_msg_batch_record(&m.u.batch, 0, &raw, &map);
     ASSERT_MEM_EQ(raw.p, raw.n, "{\"a\":1}", 7);
-    ASSERT_EQ(map->type, MSGPACK_OBJECT_MAP);
+    ASSERT_MEM_EQ(map.bytes.p, map.bytes.n, "\x81\xa1" "a\x01", 4); /* the map's bytes */
+    ASSERT_EQ(map.npairs, 1u);
+    ASSERT_EQ(map.pairs[0], 1u); /* the length of key "a" */
+    ASSERT_EQ(map.pairs[1], 3u); /* where its value starts */
     ASSERT_EQ(m.u.batch.nerrors, 1);
     tg_msg_error e;
     tg_msg_error_get(m.u.batch.errors, 0, &e);
@@ -123,6 +126,75 @@ static void test_batch_builder(void)
     msgpack_sbuffer_destroy(&ab);
     msgpack_zone_destroy(&z);
     tg_msg_batch_builder_fini(&b);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* Decode a batch frame (built in sb, which *m then borrows) with one
+ * record whose map is the given bytes. */
+static int s_decode_record_map(const unsigned char *map, size_t n, tg_msg *m,
+                               msgpack_zone *z, msgpack_sbuffer *sb)
+{
+    sb->size = 0;
+    tg_msg_batch_builder b;
+    tg_msg_batch_builder_init(&b, sb);
+    tg_msg_hdr h = { .job = 1, .ack = tg_str_c("a"), .identity = tg_str_c("i"),
+                     .index = 0, .count = 1 };
+    tg_msg_batch_begin(&b, &h);
+    tg_msg_batch_record_begin(&b, "{}", 2);
+    msgpack_sbuffer_write(sb, (const char *)map, n);
+    tg_msg_batch_record_end(&b);
+    tg_msg_batch_end(&b);
+    tg_msg_batch_builder_fini(&b);
+    msgpack_zone_clear(z);
+    return tg_msg_decode(sb->data, sb->size, 0, z, m, NULL, 0);
+}
+
+/* Record maps are scanned, not unpacked, with the checks and codes of the
+ * rest of the frame; the pair table describes each top-level pair. */
+static void test_batch_record_maps(void)
+{
+    msgpack_zone z;
+    msgpack_zone_init(&z, 4096);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    tg_msg m;
+    /* {"ab": [1, {"c": true}], 7: nil, "d": "xyz"} */
+    static const unsigned char ok[] = {
+        0x83, 0xa2, 'a', 'b', 0x92, 0x01, 0x81, 0xa1, 'c', 0xc3,
+        0x07, 0xc0, 0xa1, 'd', 0xa3, 'x', 'y', 'z',
+    };
+    ASSERT_EQ(s_decode_record_map(ok, sizeof ok, &m, &z, &sb), 0);
+    tg_str raw;
+    tg_msg_map map;
+    tg_msg_batch_record(&m.u.batch, 0, &raw, &map);
+    ASSERT_EQ(map.bytes.n, sizeof ok);
+    ASSERT(memcmp(map.bytes.p, ok, sizeof ok) == 0);
+    ASSERT_EQ(map.npairs, 3u);
+    static const uint32_t want[] = { 2, 4, UINT32_MAX, 11, 1, 14 };
+    for (int i = 0; i < 6; i++)
+        ASSERT_EQ(map.pairs[i], want[i]);
+    /* 0xc1 deep inside a record map */
+    static const unsigned char inv[] = { 0x81, 0xa1, 'a', 0x91, 0x91, 0xc1 };
+    ASSERT_EQ(s_decode_record_map(inv, sizeof inv, &m, &z, &sb), TG_MSG_E_INVALID);
+    /* nesting: a map at depth 4 holds 25 more levels, then 26 */
+    unsigned char deep[64];
+    for (int extra = 25; extra <= 26; extra++) {
+        size_t n = 0;
+        deep[n++] = 0x81;
+        deep[n++] = 0xa1;
+        deep[n++] = 'a';
+        for (int i = 0; i < extra; i++)
+            deep[n++] = 0x91;
+        deep[n++] = 0x01;
+        ASSERT_EQ(s_decode_record_map(deep, n, &m, &z, &sb), extra == 25 ? 0 : TG_MSG_E_DEPTH);
+    }
+    /* an array where the map should be */
+    static const unsigned char arr[] = { 0x91, 0x01 };
+    ASSERT_EQ(s_decode_record_map(arr, sizeof arr, &m, &z, &sb), TG_MSG_E_RECORD);
+    /* a count larger than the bytes left */
+    static const unsigned char big[] = { 0xdf, 0x00, 0x10, 0x00, 0x00 };
+    ASSERT_EQ(s_decode_record_map(big, sizeof big, &m, &z, &sb), TG_MSG_E_TRUNCATED);
+    msgpack_zone_destroy(&z);
     msgpack_sbuffer_destroy(&sb);
 }
 
@@ -200,6 +272,7 @@ int main(void)
 {
     TG_RUN(&st, test_job_roundtrip);
     TG_RUN(&st, test_batch_builder);
+    TG_RUN(&st, test_batch_record_maps);
     TG_RUN(&st, test_ack_and_errors);
     TG_DONE(&st);
 }

@@ -58,7 +58,10 @@ static void s_record(ev_engine *e, ev_event *evt, const char *file, size_t idx, 
     msgpack_unpacked_init(&up);
     size_t off = 0;
     msgpack_unpack_next(&up, sb.data, sb.size, &off);
-    ev_ct_record ct = {.map = &up.data, .raw = raw, .raw_len = strlen(raw), .hostname = "h"};
+    ev_mp_index ix;
+    ev_mp_index_reset(&ix);
+    ev_ct_record ct = {.map = sb.data, .map_len = off, .raw = raw, .raw_len = strlen(raw),
+                       .hostname = "h", .index = &ix};
     hits a = {0}, b = {0};
     ev_event_reset(evt, &ct, ts, idx + 1);
     ev_engine_match(e, evt, on_match, &a);

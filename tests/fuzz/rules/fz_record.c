@@ -68,10 +68,11 @@ int fz_record_init(fz_record *r)
         msgpack_unpack_next(&r->up, r->sb.data, r->sb.size, &off) != MSGPACK_UNPACK_SUCCESS ||
         r->up.data.type != MSGPACK_OBJECT_MAP)
         return -1;
-    r->rec.map = &r->up.data;
+    r->rec.map = r->sb.data;
+    r->rec.map_len = off;
     r->rec.raw = r->raw;
     r->rec.hostname = "fuzz-host";
-    if (ev_ct_event_time(r->rec.map, &r->ts_ns) != 0)
+    if (ev_ct_event_time(&r->rec, &r->ts_ns) != 0)
         return -1;
     return 0;
 }

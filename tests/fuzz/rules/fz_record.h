@@ -17,7 +17,7 @@ typedef struct fz_record {
     msgpack_sbuffer sb;     /* packed map */
     msgpack_unpacked up;    /* unpacked view of sb */
     char *raw;              /* copy of the record's JSON bytes */
-    ev_ct_record rec;       /* borrows up/raw */
+    ev_ct_record rec;       /* borrows sb/raw */
     uint64_t ts_ns;
 } fz_record;
 
