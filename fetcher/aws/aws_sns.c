@@ -125,6 +125,24 @@ static void s_note_free(aws_sns *s, s_note *n)
     free(n);
 }
 
+static int s_compact_none(tg_journal_writer *w, void *ud)
+{
+    (void)w;
+    (void)ud;
+    return 0;
+}
+
+/* Nothing is pending: every record of the journal is dead.  Rewrite it
+ * empty once it is long enough to be worth it. */
+static void s_compact_idle(aws_sns *s)
+{
+    size_t min = s->o.compact_records ? s->o.compact_records : 4096;
+    if (!s->journal || s->notes || tg_journal_records(s->journal) < min)
+        return;
+    if (tg_journal_compact(s->journal, s_compact_none, NULL) == 0)
+        s->st.compactions++;
+}
+
 static void s_note_done(aws_sns *s, s_note *n)
 {
     if (--n->remaining > 0)
@@ -132,6 +150,7 @@ static void s_note_done(aws_sns *s, s_note *n)
     if (s->journal)
         s_journal_json(s, json_pack("{s:s}", "d", n->id));
     s_note_free(s, n);
+    s_compact_idle(s);
 }
 
 static void s_obj_result(void *tag, int status, bool committed, const char *msg,

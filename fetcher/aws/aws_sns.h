@@ -51,6 +51,10 @@ typedef struct aws_sns_opts {
     unsigned max_age_s;           /* 0 = 3600 */
     size_t max_body;              /* 0 = 256 KiB */
     const char *journal_path;     /* required */
+    /* Rewrite the journal (empty) once every notification is done and it
+     * holds at least this many records; 0 = 4096.  Without it the journal
+     * would only shrink at the next start. */
+    size_t compact_records;
     size_t dedup_max;             /* 0 = 100000 */
     bool confirm;                 /* confirm subscriptions of allowed topics */
     bool include_digest, include_insight;
@@ -73,6 +77,7 @@ typedef struct aws_sns_stats {
     uint64_t rej_malformed, rej_topic, rej_stale, rej_cert_url, rej_cert,
         rej_signature, rej_size, rej_method, rej_journal;
     uint64_t cert_fetches, replayed;
+    uint64_t compactions;         /* journal rewrites while running */
     uint64_t tls_failures;        /* own TLS listener: failed handshakes */
 } aws_sns_stats;
 

@@ -30,6 +30,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
+#include <sys/stat.h>
 
 #define TEST_KEY_ID "AKIDTGTEST"
 #define TEST_SECRET "tgTestSecretKey/0123456789+abcdefghij"
@@ -190,6 +191,8 @@ static void s_wait_jobs(sink_state *s, int n)
     ASSERT_EQ(s->n, n);
 }
 
+static size_t g_compact_records;    /* aws_sns_opts.compact_records */
+
 static fe_source *s_new_source_tls(const char *journal, const char *cert,
                                    const char *key)
 {
@@ -202,6 +205,7 @@ static fe_source *s_new_source_tls(const char *journal, const char *cert,
     aws_sns_opts o = {.port = 0, .topics = topics, .ntopics = 1,
                       .host_pattern = "^127\\.0\\.0\\.1(:[0-9]+)?$",
                       .journal_path = P(journal), .confirm = true,
+                      .compact_records = g_compact_records,
                       .region = "us-east-1",
                       .tls_cert_file = cert ? cbuf : NULL,
                       .tls_key_file = key ? kbuf : NULL};
@@ -327,6 +331,48 @@ static void test_endpoint(void)
     aws_test_drain(&loop);
 }
 
+/* Once every notification is done, a long enough journal is rewritten
+ * empty while running (not only at the next start). */
+static void test_journal_compaction(void)
+{
+    g_compact_records = 4;
+    fe_source *src = s_new_source_tls("sns-compact.jrnl", NULL, NULL);
+    g_compact_records = 0;
+    sink_state s = {0};
+    fe_source_sink k = {.submit = s_submit, .failed = s_failed, .done = s_done, .ud = &s};
+    char err[256] = "";
+    ASSERT_EQ(src->ops->start(src, &loop, &k, err, sizeof err), 0);
+    sns_port = aws_sns_source_port(src);
+    ASSERT_EQ(s_post("good2"), 200);
+    ASSERT_EQ(s_post("good1"), 200);
+    ASSERT_EQ(s_post("escaped"), 200);
+    s_wait_jobs(&s, 3);
+    struct stat st;
+    ASSERT_EQ(stat(P("sns-compact.jrnl"), &st), 0);
+    ASSERT(st.st_size > 8);                     /* three "a" records */
+    src->ops->commit(src, s.ref[0], 0);
+    src->ops->commit(src, s.ref[1], 0);
+    ASSERT_EQ(aws_sns_source_stats(src)->compactions, 0);  /* one pending */
+    src->ops->commit(src, s.ref[2], 0);
+    ASSERT_EQ(aws_sns_source_stats(src)->compactions, 1);
+    ASSERT_EQ(stat(P("sns-compact.jrnl"), &st), 0);
+    ASSERT_EQ(st.st_size, 8);                   /* the header alone */
+    src->ops->stop(src);
+    src->ops->free(src);
+    aws_test_drain(&loop);
+    s_sink_fini(&s);
+    /* a restart finds nothing to redo */
+    src = s_new_source_tls("sns-compact.jrnl", NULL, NULL);
+    ASSERT_EQ(src->ops->start(src, &loop, &k, err, sizeof err), 0);
+    int spin = 0;
+    aws_test_run_until(&loop, &spin, 200);
+    ASSERT_EQ(s.n, 0);
+    ASSERT_EQ(aws_sns_source_stats(src)->replayed, 0);
+    src->ops->stop(src);
+    src->ops->free(src);
+    aws_test_drain(&loop);
+}
+
 /* The endpoint's own TLS listener: SNS POSTs over https. */
 static void test_endpoint_tls(void)
 {
@@ -427,6 +473,7 @@ int main(void)
 
     TG_RUN(&st, test_independent_checks);
     TG_RUN(&st, test_endpoint);
+    TG_RUN(&st, test_journal_compaction);
     TG_RUN(&st, test_endpoint_tls);
 
     char *stats = NULL;
