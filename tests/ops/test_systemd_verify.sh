@@ -113,6 +113,10 @@ TRAILGUARD_ENV_FILE=$tmp/none TRAILGUARD_NPROC=2 sh "$gen" "$g2" >/dev/null 2>&1
     failmsg "the generator failed without an env file"
 n=$(nevals "$g2")
 [ "$n" = 2 ] || failmsg "generator: $n evaluators for 2 CPUs, expected 2"
+[ -L "$g2/trailguard.target.wants/trailguard-parser@2.service" ] ||
+    failmsg "generator: no parser@2 for 2 CPUs (default: one per CPU)"
+[ -e "$g2/trailguard.target.wants/trailguard-parser@3.service" ] &&
+    failmsg "generator: 3 parsers for 2 CPUs"
 
 # TRAILGUARD_EVALUATORS=0: a host without evaluators.
 g3=$tmp/gen3
