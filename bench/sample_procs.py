@@ -84,7 +84,7 @@ def main():
                     name = s[0] if s[0].startswith("trailguard-") else old[0]
                     s = (name, max(old[1], s[1]), max(old[2], s[2]))
                 seen[pid] = s
-        time.sleep(0.1)
+        time.sleep(0.25)   # light: the sampler shares the 2 cores it measures
     stages = {}
     for name, cpu, hwm in seen.values():
         short = name.replace("trailguard-", "").split(":")[0]
