@@ -122,17 +122,19 @@ for frac, child in ((0.05, "parser-0"), (0.25, "evaluator-0"), (0.45, "notifier-
         killed.append(child)
         h.wait_for(child + " restarted",
                    lambda: pids().get(child) not in (None, 0, old) or run.poll() is not None, 30)
+        # `trailguard status` while the fetcher is still held: the status
+        # call takes longer than the rest of a fast run would
+        if not status_ok and fetcher and run.poll() is None:
+            st = subprocess.run([h.exe("trailguard"), "status", rd], capture_output=True,
+                                text=True, timeout=20, env=env)
+            status_ok = st.returncode == 0 and "evaluator" in st.stdout
+            print(st.stdout)
     finally:
         if fetcher:
             try:
                 os.kill(fetcher, signal.SIGCONT)
             except ProcessLookupError:
                 pass
-    if not status_ok and run.poll() is None:
-        st = subprocess.run([h.exe("trailguard"), "status", rd], capture_output=True,
-                            text=True, timeout=20, env=env)
-        status_ok = st.returncode == 0 and "evaluator" in st.stdout
-        print(st.stdout)
 
 try:
     rc = run.wait(180)
