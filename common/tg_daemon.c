@@ -42,6 +42,9 @@ const tg_conf_entry tg_daemon_common_table[] = {
     {TG_CONF_STR, "metrics.token", NULL,
      offsetof(tg_daemon_common, metrics_token),
      "bearer token required on /metrics (unset: none)"},
+    {TG_CONF_STR, "shm_dir", "/dev/shm", offsetof(tg_daemon_common, shm_dir),
+     "tmpfs directory for the batch segments a parser shares with the "
+     "evaluators on its host (parser.shm); all stages must agree"},
     {TG_CONF_BOOL, "curve.enabled", "false",
      offsetof(tg_daemon_common, curve.enabled),
      "CURVE-encrypt every stage socket (servers bind, clients connect)"},

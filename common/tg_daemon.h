@@ -83,6 +83,7 @@ typedef struct tg_daemon_common {
     char *log_level;                /* default "info" */
     char *metrics_bind;             /* metrics.bind, default 127.0.0.1 */
     char *metrics_token;            /* metrics.token, default NULL */
+    char *shm_dir;                  /* default /dev/shm (tg_shm.h) */
     tg_curve_config curve;          /* curve.*: CURVE between stages */
 } tg_daemon_common;
 

@@ -44,6 +44,7 @@ const char *tg_msg_kind_name(tg_msg_kind kind)
     case TG_MSG_BATCH: return "batch";
     case TG_MSG_ALERTS: return "alerts";
     case TG_MSG_ACK: return "ack";
+    case TG_MSG_SHM: return "shm";
     default: return "none";
     }
 }
@@ -112,6 +113,17 @@ int tg_msg_encode_ack(msgpack_sbuffer *sbuf, const tg_msg_ack *a)
     s_kv_u64(&pk, "count", a->count);
     s_kv_u64(&pk, "errors", a->errors);
     s_kv_u64(&pk, "status", a->status);
+    return 0;
+}
+
+int tg_msg_encode_shm(msgpack_sbuffer *sbuf, const tg_msg_shm *m)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
+    s_frame(&pk, "shm", 3);
+    s_kv_str(&pk, "seg", m->seg);
+    s_kv_u64(&pk, "gen", m->gen);
+    s_kv_u64(&pk, "len", m->len);
     return 0;
 }
 

@@ -20,6 +20,13 @@
  *                    raw:bin}, ...],
  *           errors:[...as batch...]}
  *   ack    {job:u64, index:u32, count:u32, errors:u32, status:u32}
+ *   shm    {seg:str, gen:u64, len:u64}
+ *
+ * A shm frame stands for a batch frame that the parser wrote into a shared
+ * memory segment on the same host instead of sending it through the
+ * socket (tg_shm.h): `seg` names the segment file, `gen` the fill it
+ * refers to and `len` the batch frame's length.  The evaluator maps the
+ * segment and decodes the batch frame there, as if it had been received.
  *
  * Batch count: the parser streams a job's frames while it decodes, so the
  * total is known only at the end.  Every frame but the last carries count
@@ -74,6 +81,7 @@ typedef enum tg_msg_kind {
     TG_MSG_BATCH,
     TG_MSG_ALERTS,
     TG_MSG_ACK,
+    TG_MSG_SHM,
 } tg_msg_kind;
 
 /* Decode errors: one negative code per malformation. */
@@ -190,6 +198,12 @@ typedef struct tg_msg_ack {
     uint32_t status;        /* 0 = delivered; non-zero = failed */
 } tg_msg_ack;
 
+typedef struct tg_msg_shm {
+    tg_str seg;             /* segment file name (not a path) */
+    uint64_t gen;           /* the segment's fill number */
+    uint64_t len;           /* bytes of the batch frame in the segment */
+} tg_msg_shm;
+
 /* A decoded frame.  All pointers are borrowed from the receive buffer and
  * the zone given to tg_msg_decode(); valid until either is released. */
 typedef struct tg_msg {
@@ -199,6 +213,7 @@ typedef struct tg_msg {
         tg_msg_batch batch;
         tg_msg_alerts alerts;
         tg_msg_ack ack;
+        tg_msg_shm shm;
     } u;
 } tg_msg;
 
@@ -238,6 +253,7 @@ void tg_msg_alert_get(const tg_msg_alerts *a, uint32_t i, tg_msg_alert *out);
  * only on out of memory, which the daemons treat as fatal). */
 int tg_msg_encode_job(msgpack_sbuffer *sbuf, const tg_msg_job *job);
 int tg_msg_encode_ack(msgpack_sbuffer *sbuf, const tg_msg_ack *ack);
+int tg_msg_encode_shm(msgpack_sbuffer *sbuf, const tg_msg_shm *shm);
 /* `errors` is the borrowed errors array of the batch being answered (may be
  * NULL); it is copied into the frame. */
 int tg_msg_encode_alerts(msgpack_sbuffer *sbuf, const tg_msg_hdr *hdr,

@@ -740,6 +740,18 @@ static int s_body_ack(s_ctx *c, const msgpack_object *m, tg_msg_ack *a)
     return 0;
 }
 
+static int s_body_shm(s_ctx *c, const msgpack_object *m, tg_msg_shm *s)
+{
+    int rc;
+    if ((rc = s_str(c, m, "seg", true, &s->seg)) ||
+        (rc = s_u64(c, m, "gen", true, UINT64_MAX, &s->gen)) ||
+        (rc = s_u64(c, m, "len", true, UINT64_MAX, &s->len)))
+        return rc;
+    if (s->seg.n == 0)
+        return s_fail(c, TG_MSG_E_RANGE, "seg");
+    return 0;
+}
+
 static tg_msg_kind s_kind(const msgpack_object *k)
 {
     if (k->type != MSGPACK_OBJECT_STR)
@@ -748,6 +760,7 @@ static tg_msg_kind s_kind(const msgpack_object *k)
     if (s_key_is(k, "batch")) return TG_MSG_BATCH;
     if (s_key_is(k, "alerts")) return TG_MSG_ALERTS;
     if (s_key_is(k, "ack")) return TG_MSG_ACK;
+    if (s_key_is(k, "shm")) return TG_MSG_SHM;
     return TG_MSG_NONE;
 }
 
@@ -810,6 +823,7 @@ int tg_msg_decode(const char *buf, size_t len, size_t max_len,
     case TG_MSG_JOB: rc = s_body_job(&c, body, &out->u.job); break;
     case TG_MSG_BATCH: rc = s_body_batch(&c, body, &out->u.batch); break;
     case TG_MSG_ALERTS: rc = s_body_alerts(&c, body, &out->u.alerts); break;
+    case TG_MSG_SHM: rc = s_body_shm(&c, body, &out->u.shm); break;
     default: rc = s_body_ack(&c, body, &out->u.ack); break;
     }
     if (rc) {

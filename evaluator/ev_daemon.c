@@ -20,6 +20,7 @@
 #include "tg_log.h"
 #include "tg_metrics.h"
 #include "tg_msg.h"
+#include "tg_shm.h"
 #include "tg_zsock.h"
 
 #define S_DRAIN_MS 5000
@@ -69,11 +70,13 @@ struct ev_daemon {
     ev_batch *batch;            /* per-batch evaluation state */
     msgpack_zone zone;
     msgpack_sbuffer sbuf;       /* the outgoing frame */
+    tg_shm_reader *shm;         /* batches a parser on this host shared */
     bool pending, stopping, closed;
     tg_metric *m_lag;
     tg_metric *m_frames_in, *m_frames_out, *m_records_in, *m_alerts,
         *m_err_bad, *m_err_send, *m_inflight, *m_queue, *m_latency,
-        *m_rules, *m_reload_ok, *m_reload_fail, *m_decode_errors;
+        *m_rules, *m_reload_ok, *m_reload_fail, *m_decode_errors, *m_shm,
+        *m_err_shm;
 };
 
 /* ---- rules ----------------------------------------------------------- */
@@ -260,10 +263,52 @@ static void s_evaluate(ev_daemon *d, const tg_msg_batch *b)
     s_send_pending(d);
 }
 
+static void s_bad_frame(ev_daemon *d, size_t len, const char *err)
+{
+    tg_metric_inc(d->m_err_bad);
+    if (tg_msg_log_ok(&d->badlog, uv_now(d->loop), 10)) {
+        tg_log_warn("bad frame dropped socket=batches bytes=%zu error=%s", len, err);
+        if (d->badlog.suppressed) {
+            tg_log_warn("bad frames not logged (rate limit) count=%u", d->badlog.suppressed);
+            d->badlog.suppressed = 0;
+        }
+    }
+}
+
+/*
+ * A shm frame: claim the segment it names and decode the batch frame
+ * there.  A segment that cannot be read costs this batch only: its job is
+ * not acknowledged, so the fetcher delivers it again.
+ */
+static int s_claim_shm(ev_daemon *d, tg_msg *m, char *err, size_t errlen)
+{
+    const char *frame;
+    tg_msg_shm ref = m->u.shm;
+    int rc = tg_shm_reader_claim(d->shm, &ref, &frame, err, errlen);
+    if (rc) {
+        tg_metric_inc(d->m_err_shm);
+        tg_log_error("batch not evaluated: %s", err);
+        return rc;
+    }
+    tg_metric_inc(d->m_shm);
+    msgpack_zone_clear(&d->zone);
+    rc = tg_msg_decode(frame, (size_t)ref.len, 64u << 20, &d->zone, m, err, errlen);
+    if (rc == 0 && m->kind != TG_MSG_BATCH) {
+        rc = TG_MSG_E_UNEXPECTED;
+        snprintf(err, errlen, "shm segment: expected batch, got %s",
+                 tg_msg_kind_name(m->kind));
+    }
+    if (rc) {
+        tg_shm_reader_release(d->shm);
+        s_bad_frame(d, (size_t)ref.len, err);
+    }
+    return rc;
+}
+
 static void s_on_recv(tg_zsock *s, const void *data, size_t len, void *ud)
 {
     ev_daemon *d = ud;
-    char err[160];
+    char err[320];
     tg_msg m;
     (void)s;
     if (d->pending || d->closed)
@@ -271,22 +316,19 @@ static void s_on_recv(tg_zsock *s, const void *data, size_t len, void *ud)
     tg_metric_inc(d->m_frames_in);
     msgpack_zone_clear(&d->zone);
     int rc = tg_msg_decode(data, len, 64u << 20, &d->zone, &m, err, sizeof err);
-    if (rc == 0 && m.kind != TG_MSG_BATCH) {
+    if (rc == 0 && m.kind == TG_MSG_SHM) {
+        if (s_claim_shm(d, &m, err, sizeof err) != 0)
+            return;
+    } else if (rc == 0 && m.kind != TG_MSG_BATCH) {
         rc = TG_MSG_E_UNEXPECTED;
         snprintf(err, sizeof err, "expected batch, got %s", tg_msg_kind_name(m.kind));
     }
     if (rc) {
-        tg_metric_inc(d->m_err_bad);
-        if (tg_msg_log_ok(&d->badlog, uv_now(d->loop), 10)) {
-            tg_log_warn("bad frame dropped socket=batches bytes=%zu error=%s", len, err);
-            if (d->badlog.suppressed) {
-                tg_log_warn("bad frames not logged (rate limit) count=%u", d->badlog.suppressed);
-                d->badlog.suppressed = 0;
-            }
-        }
+        s_bad_frame(d, len, err);
         return;
     }
     s_evaluate(d, &m.u.batch);
+    tg_shm_reader_release(d->shm); /* the alerts frame holds copies */
 }
 
 /* ---- lifecycle ------------------------------------------------------- */
@@ -295,6 +337,7 @@ static void s_on_stats(uv_timer_t *t)
 {
     ev_daemon *d = t->data;
     tg_metric_add(d->m_err_bad, (double)tg_zsock_dropped_new(d->in, &d->drops_seen));
+    tg_shm_reader_trim(d->shm, uv_now(d->loop));
 }
 
 static void s_on_drain(uv_timer_t *t)
@@ -343,6 +386,10 @@ static void s_metrics_init(ev_daemon *d)
         "Frames sent downstream", (const char *[]){ "kind", "alerts", NULL });
     d->m_records_in = tg_metrics_counter(r, "trailguard_records_in_total",
         "Records evaluated", NULL);
+    d->m_shm = tg_metrics_counter(r, "trailguard_shm_batches_total",
+        "Batch frames read from a parser's shared memory segment", NULL);
+    d->m_err_shm = tg_metrics_counter(r, "trailguard_errors_total",
+        "Errors by kind", (const char *[]){ "kind", "shm", NULL });
     d->m_alerts = tg_metrics_counter(r, "trailguard_records_out_total",
         "Alerts produced", NULL);
     d->m_decode_errors = tg_metrics_counter(r, "trailguard_decode_errors_seen_total",
@@ -409,6 +456,11 @@ ev_daemon *ev_daemon_new(uv_loop_t *loop, const ev_config *cfg,
         goto fail;
     }
     s_metrics_init(d);
+    d->shm = tg_shm_reader_new(common->shm_dir, 64);
+    if (!d->shm) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     d->batch = ev_batch_new(&(ev_batch_opts){ .hostname = d->hostname,
                                               .reg = d->reg, .lag = d->m_lag });
     if (cfg->rule_matching && strcmp(cfg->rule_matching, "all") != 0 &&
@@ -483,6 +535,7 @@ void ev_daemon_free(ev_daemon *d)
         zmq_ctx_term(d->zctx);
     ev_engine_free(d->engine);
     ev_batch_free(d->batch);
+    tg_shm_reader_free(d->shm);
     msgpack_zone_destroy(&d->zone);
     msgpack_sbuffer_destroy(&d->sbuf);
     tg_metrics_free(d->reg);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -19,9 +20,17 @@
 #include "tg_log.h"
 #include "tg_metrics.h"
 #include "tg_msg.h"
+#include "tg_shm.h"
 #include "tg_zsock.h"
 
 #define S_DRAIN_MS 10000
+/* A shm segment filled but not claimed for this long is abandoned (its
+ * frame was lost with a killed evaluator's queue; the fetcher resends the
+ * job).  Segments are reused as soon as an evaluator is done with them. */
+#define S_SHM_LEASE_MS 10000
+/* How long pa_daemon_free waits for the evaluators to finish the
+ * segments still in use before removing the files. */
+#define S_SHM_CLOSE_WAIT_MS 2000
 
 const tg_conf_entry pa_config_table[] = {
     { TG_CONF_STRLIST, "connect", "ipc:///run/trailguard/jobs",
@@ -42,6 +51,12 @@ const tg_conf_entry pa_config_table[] = {
       "each: 4 x 1 MiB)" },
     { TG_CONF_UINT, "rcvhwm", "2", offsetof(pa_config, rcvhwm),
       "job frames queued per fetcher connection" },
+    { TG_CONF_BOOL, "shm", "true", offsetof(pa_config, shm),
+      "with an ipc:// bind, hand batch frames to the evaluators through "
+      "shared memory segments in shm_dir instead of the socket" },
+    { TG_CONF_UINT, "shm_segments", "16", offsetof(pa_config, shm_segments),
+      "shared memory segments at most (each holds one batch frame; when "
+      "all are in use, decoding waits for the evaluators)" },
     { TG_CONF_UINT, "metrics.port", "9102", offsetof(pa_config, metrics_port),
       "Prometheus port (0 = ephemeral)" },
     TG_CONF_END,
@@ -79,12 +94,17 @@ struct pa_daemon {
     bool decoding;
     tg_msg_batch_builder b;
     tg_msg_hdr hdr;
+    tg_shm_pool *shm;       /* NULL: frames go inline through the socket */
+    msgpack_sbuffer ref;    /* the shm frame being sent */
+    uv_timer_t shm_retry;
+    bool shm_blocked;       /* every segment busy: retry on a timer */
     const char *uri;        /* borrowed from the job frame during decode */
     size_t nrecords, nerrors;
     bool busy, stopping, closed;
     uint64_t t0;
     tg_metric *m_frames_in, *m_frames_out, *m_records_in, *m_records_out,
-        *m_err_bad, *m_err_send, *m_inflight, *m_queue, *m_latency, *m_bytes;
+        *m_err_bad, *m_err_send, *m_inflight, *m_queue, *m_latency, *m_bytes,
+        *m_shm, *m_inline, *m_shm_segments, *m_shm_busy;
 };
 
 static void s_send_frames(pa_daemon *d);
@@ -140,6 +160,13 @@ static void s_wait_room(pa_daemon *d)
 {
     bool warned = false;
     while (d->q_bytes > d->max_queue && d->q_head + 1 < d->q_tail) {
+        if (d->shm_blocked) {
+            /* every segment is being read: give the evaluators 1 ms */
+            nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+            d->shm_blocked = false;
+            s_send_frames(d);
+            continue;
+        }
         zmq_pollitem_t it = { tg_zsock_raw(d->out), 0, ZMQ_POLLOUT, 0 };
         int n = zmq_poll(&it, 1, 1000);
         if (n < 0 && zmq_errno() != EINTR) {
@@ -315,17 +342,70 @@ static void s_job_sent(pa_daemon *d)
         tg_zsock_resume_recv(d->in);
 }
 
+static void s_on_shm_retry(uv_timer_t *t)
+{
+    pa_daemon *d = t->data;
+    d->shm_blocked = false;
+    if (d->busy && !d->closed && !d->decoding)
+        s_send_frames(d);
+}
+
+/*
+ * Send frame f through a shm segment.  Returns 0 (sent; f's buffer freed),
+ * -EAGAIN (no free segment, or the socket is full: try later), 1 (send
+ * it inline: too big for a segment, or no segment could be made) or
+ * another -errno from the socket.
+ */
+static int s_send_shm(pa_daemon *d, s_frame *f)
+{
+    tg_msg_shm ref;
+    int rc = tg_shm_pool_put(d->shm, f->data, f->len, uv_hrtime() / 1000000u, &ref);
+    if (rc == -EAGAIN) {
+        d->shm_blocked = true;
+        if (!d->decoding)
+            uv_timer_start(&d->shm_retry, s_on_shm_retry, 1, 0);
+        return -EAGAIN;
+    }
+    if (rc < 0) {
+        if (rc != -E2BIG)
+            tg_log_warn("shm segment unavailable, frame sent inline error=%s",
+                        tg_strerror(rc));
+        return 1;
+    }
+    d->ref.size = 0;
+    tg_msg_encode_shm(&d->ref, &ref);
+    rc = tg_zsock_send(d->out, d->ref.data, d->ref.size);
+    if (rc < 0) {
+        tg_shm_pool_unput(d->shm, &ref);
+        return rc;
+    }
+    free(f->data);
+    f->data = NULL;
+    tg_metric_inc(d->m_shm);
+    return 0;
+}
+
+static int s_send_inline(pa_daemon *d, s_frame *f)
+{
+    void *buf = f->data;
+    int rc = tg_zsock_send_owned(d->out, &buf, f->len);
+    f->data = buf; /* NULL once zmq owns it */
+    if (rc == 0 && d->shm)
+        tg_metric_inc(d->m_inline);
+    return rc;
+}
+
 /* Send every frame that may go: all queued ones but a held one. */
 static void s_send_frames(pa_daemon *d)
 {
     while (d->q_head + (d->held ? 1 : 0) < d->q_tail) {
         s_frame *f = &d->q[d->q_head];
         size_t flen = f->len;
-        void *buf = f->data;
-        int rc = tg_zsock_send_owned(d->out, &buf, flen);
-        f->data = buf; /* NULL once zmq owns it */
+        int rc = d->shm ? s_send_shm(d, f) : 1;
+        if (rc == 1)
+            rc = s_send_inline(d, f);
         if (rc == -EAGAIN)
-            break; /* on_writable resumes */
+            break; /* on_writable or the shm timer resumes */
         if (rc < 0) {
             tg_metric_inc(d->m_err_send);
             tg_log_error("batch send failed error=%s", tg_strerror(rc));
@@ -422,6 +502,12 @@ static void s_on_stats(uv_timer_t *t)
 {
     pa_daemon *d = t->data;
     tg_metric_add(d->m_err_bad, (double)tg_zsock_dropped_new(d->in, &d->drops_seen));
+    if (d->shm) {
+        tg_shm_pool_stats st;
+        tg_shm_pool_stats_get(d->shm, &st);
+        tg_metric_set(d->m_shm_segments, st.segments);
+        tg_metric_set(d->m_shm_busy, st.busy);
+    }
 }
 
 static void s_on_drain(uv_timer_t *t)
@@ -440,6 +526,8 @@ static void s_close_all(pa_daemon *d)
     uv_close((uv_handle_t *)&d->drain, NULL);
     uv_timer_stop(&d->stats);
     uv_close((uv_handle_t *)&d->stats, NULL);
+    uv_timer_stop(&d->shm_retry);
+    uv_close((uv_handle_t *)&d->shm_retry, NULL);
     tg_zsock_close(d->in);
     tg_zsock_close(d->out);
     d->in = d->out = NULL;
@@ -483,6 +571,47 @@ static void s_metrics_init(pa_daemon *d)
         "Batch frames waiting for the evaluators", NULL);
     d->m_latency = tg_metrics_histogram(r, "trailguard_processing_seconds",
         "Time from receiving a job to sending its last batch", NULL, NULL, 0);
+    d->m_shm = tg_metrics_counter(r, "trailguard_batch_frames_total",
+        "Batch frames sent, by how", (const char *[]){ "how", "shm", NULL });
+    d->m_inline = tg_metrics_counter(r, "trailguard_batch_frames_total",
+        "Batch frames sent, by how", (const char *[]){ "how", "inline", NULL });
+    d->m_shm_segments = tg_metrics_gauge(r, "trailguard_shm_segments",
+        "Shared memory segments for batch frames", NULL);
+    d->m_shm_busy = tg_metrics_gauge(r, "trailguard_shm_segments_busy",
+        "Shared memory segments an evaluator has not finished", NULL);
+}
+
+/* Shared memory for batches when the evaluators are on this host (an
+ * ipc:// bind).  Failing to set it up is not fatal: frames go inline. */
+static void s_shm_init(pa_daemon *d, const pa_config *cfg, const tg_daemon_common *common)
+{
+    if (!cfg->shm || strncmp(d->bind, "ipc://", 6) != 0)
+        return;
+    char err[256];
+    tg_shm_pool_opts so = { .dir = common->shm_dir,
+                            .segments = cfg->shm_segments ? (unsigned)cfg->shm_segments : 16,
+                            .seg_bytes = 2 * d->batch_bytes + (64u << 10),
+                            .lease_ms = S_SHM_LEASE_MS };
+    d->shm = tg_shm_pool_new(&so, err, sizeof err);
+    if (!d->shm)
+        tg_log_warn("batch frames go inline through the socket: %s", err);
+}
+
+/* Give the evaluators a moment to finish the segments in use, so that
+ * removing the files does not cost them batches. */
+static void s_shm_close(pa_daemon *d)
+{
+    if (!d->shm)
+        return;
+    for (int i = 0; i < S_SHM_CLOSE_WAIT_MS; i++) {
+        tg_shm_pool_stats st;
+        tg_shm_pool_stats_get(d->shm, &st);
+        if (st.busy == 0)
+            break;
+        nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+    }
+    tg_shm_pool_free(d->shm);
+    d->shm = NULL;
 }
 
 pa_daemon *pa_daemon_new(uv_loop_t *loop, const pa_config *cfg,
@@ -505,6 +634,9 @@ pa_daemon *pa_daemon_new(uv_loop_t *loop, const pa_config *cfg,
     d->drain.data = d;
     uv_timer_init(loop, &d->stats);
     d->stats.data = d;
+    uv_timer_init(loop, &d->shm_retry);
+    d->shm_retry.data = d;
+    msgpack_sbuffer_init(&d->ref);
     uv_timer_start(&d->stats, s_on_stats, 1000, 1000);
     uv_unref((uv_handle_t *)&d->stats);
     pa_decode_opts o = { .max_record = cfg->max_record, .max_file = cfg->max_file };
@@ -515,6 +647,7 @@ pa_daemon *pa_daemon_new(uv_loop_t *loop, const pa_config *cfg,
         goto fail;
     }
     s_metrics_init(d);
+    s_shm_init(d, cfg, common);
     d->zctx = zmq_ctx_new();
     d->curve = tg_curve_new(loop, d->zctx, &common->curve, d->reg, err, errlen);
     if (!d->curve)
@@ -569,6 +702,8 @@ void pa_daemon_free(pa_daemon *d)
     tg_curve_close(d->curve);
     if (d->zctx)
         zmq_ctx_term(d->zctx);
+    s_shm_close(d);
+    msgpack_sbuffer_destroy(&d->ref);
     pa_decoder_free(d->dec);
     tg_metrics_free(d->reg);
     tg_msg_batch_builder_fini(&d->b);

@@ -45,6 +45,8 @@ typedef struct pa_config {
     uint64_t sndhwm;
     uint64_t rcvhwm;
     uint64_t metrics_port;
+    bool shm;               /* batches through shared memory (ipc:// only) */
+    uint64_t shm_segments;  /* segments at most */
 } pa_config;
 
 extern const tg_conf_entry pa_config_table[];

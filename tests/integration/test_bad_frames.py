@@ -2,8 +2,8 @@
 """(c) hostile frames sent straight to every daemon's PULL socket.
 
 tg_badframes pushes garbage, empty, truncated, huge-count, wrong-version,
-unknown-kind, wrong-body, wrong-field-type, wrong-kind, multi-part and
-70 MB frames into the fetcher's ack socket, the parser's job socket, the
+unknown-kind, wrong-body, wrong-field-type, wrong-kind, forged shared
+memory references, multi-part and 70 MB frames into the fetcher's ack socket, the parser's job socket, the
 evaluator's batch socket and the notifier's alert socket (the parser and
 evaluator connect, so the helper binds an extra endpoint they are told to
 connect to).  Every daemon must keep running, count them under
@@ -49,10 +49,12 @@ for s, ep in targets.items():
 # Every daemon counts under trailguard_errors_total{kind="bad_frame"}: the 8
 # malformed frames, the multi-part message (dropped by tg_zsock, counted
 # from its stats), and - except the fetcher, for which it is a valid ack -
-# the well-formed ack.  The 70 MB frame exceeds the fetcher's, evaluator's
+# the well-formed ack.  The two shm references are the wrong kind for every
+# daemon but the evaluator, which refuses them as shm errors (a name
+# outside the segment directory, a segment that does not exist).  The 70 MB frame exceeds the fetcher's, evaluator's
 # and notifier's size limit (zmq drops it with the connection); the parser,
 # whose jobs may carry whole files, receives it and counts it.
-want = {"fetcher": 9, "parser": 11, "evaluator": 10, "notifier": 10}
+want = {"fetcher": 11, "parser": 13, "evaluator": 10, "notifier": 12}
 for s in stages:
     h.wait_for("%s to count %d bad frames" % (s, want[s]),
                lambda: h.metric(ports[s], "trailguard_errors_total",
@@ -62,6 +64,15 @@ for s in stages:
     h.check(st == 200, "%s /healthz %d after bad frames" % (s, st))
 with open(logs["parser"]) as f:
     h.check("bad frame dropped" in f.read(), "parser did not log the bad frames")
+h.wait_for("the evaluator to count 2 shm errors",
+           lambda: h.metric(ports["evaluator"], "trailguard_errors_total",
+                            {"kind": "shm"}) >= 2, 30, 0.05)
+with open(logs["evaluator"]) as f:
+    text = f.read()
+    h.check("shm segment name refused: ../../etc/passwd" in text,
+            "evaluator did not log the refused segment name")
+    h.check("trailguard-4294967295-1: cannot open" in text,
+            "evaluator did not log the missing segment")
 
 # the pipeline still works: replace the idle fetcher by one with sources
 procs["fetcher"].terminate()
@@ -72,6 +83,13 @@ h.check(f2.wait(60) == 0, "fetcher with sources did not exit 0")
 expected = collections.Counter(h.expected(os.path.join(h.data, "expected_alerts.txt")))
 got = collections.Counter(h.alerts(out))
 h.check(got == expected, "alerts after bad frames differ: %s" % sorted(got.elements()))
+# the batches went to the evaluator through shared memory (ipc:// bind,
+# parser.shm on by default), none through the socket
+shm = h.metric(ports["parser"], "trailguard_batch_frames_total", {"how": "shm"})
+inline = h.metric(ports["parser"], "trailguard_batch_frames_total", {"how": "inline"})
+read = h.metric(ports["evaluator"], "trailguard_shm_batches_total", {})
+h.check(shm >= 1 and inline == 0, "parser sent %s shm and %s inline frames" % (shm, inline))
+h.check(read == shm, "evaluator read %s shm batches, parser sent %s" % (read, shm))
 h.stop_all()
 for s in ("notifier", "evaluator", "parser"):
     h.check(procs[s].returncode == 0, "%s exited %s after SIGTERM" % (s, procs[s].returncode))

@@ -268,11 +268,41 @@ static void test_ack_and_errors(void)
     msgpack_sbuffer_destroy(&sb);
 }
 
+static void test_shm_ref(void)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    tg_msg_shm ref = { tg_str_c("trailguard-12-3"), 7, 1048576 };
+    tg_msg_encode_shm(&sb, &ref);
+    msgpack_zone z;
+    msgpack_zone_init(&z, 1024);
+    tg_msg m;
+    ASSERT_EQ(decode(&sb, &z, &m), 0);
+    ASSERT_EQ(m.kind, TG_MSG_SHM);
+    ASSERT_STR_EQ(tg_msg_kind_name(m.kind), "shm");
+    ASSERT_MEM_EQ(m.u.shm.seg.p, m.u.shm.seg.n, "trailguard-12-3", 15);
+    ASSERT_U64_EQ(m.u.shm.gen, 7);
+    ASSERT_U64_EQ(m.u.shm.len, 1048576);
+    for (size_t n = 1; n < sb.size; n++) {
+        msgpack_zone_clear(&z);
+        ASSERT_EQ(tg_msg_decode(sb.data, n, 0, &z, &m, NULL, 0), TG_MSG_E_TRUNCATED);
+    }
+    /* an empty segment name is refused */
+    sb.size = 0;
+    ref.seg = tg_str_c("");
+    tg_msg_encode_shm(&sb, &ref);
+    msgpack_zone_clear(&z);
+    ASSERT_EQ(tg_msg_decode(sb.data, sb.size, 0, &z, &m, NULL, 0), TG_MSG_E_RANGE);
+    msgpack_zone_destroy(&z);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 int main(void)
 {
     TG_RUN(&st, test_job_roundtrip);
     TG_RUN(&st, test_batch_builder);
     TG_RUN(&st, test_batch_record_maps);
     TG_RUN(&st, test_ack_and_errors);
+    TG_RUN(&st, test_shm_ref);
     TG_DONE(&st);
 }

@@ -76,6 +76,16 @@ int main(int argc, char **argv)
     sent += s_send(s, types, sizeof types, 0);
     /* a well-formed frame of a kind no PULL socket but the fetcher's takes */
     sent += s_send(s, sb.data, sb.size, 0);
+    /* shm references to a path outside the segment directory and to a
+     * segment that does not exist (the evaluator counts both as shm
+     * errors; every other daemon takes them for the wrong kind) */
+    static const char *const segs[] = { "../../etc/passwd", "trailguard-4294967295-1" };
+    for (int i = 0; i < 2; i++) {
+        sb.size = 0;
+        tg_msg_shm ref = { tg_str_c(segs[i]), 1, 100 };
+        tg_msg_encode_shm(&sb, &ref);
+        sent += s_send(s, sb.data, sb.size, 0);
+    }
     /* multi-part */
     sent += s_send(s, "part1", 5, ZMQ_SNDMORE);
     sent += s_send(s, "part2", 5, 0);
