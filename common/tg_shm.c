@@ -179,8 +179,10 @@ static int s_seg_create(tg_shm_pool *p, s_seg *s)
     size_t len = TG_SHM_HDR + p->seg_bytes;
     void *m = MAP_FAILED;
     int rc = 0;
-    if (ftruncate(fd, (off_t)len) != 0)
-        rc = -errno;
+    /* reserve the pages now: a full tmpfs must fail here, not raise
+     * SIGBUS on a later write through the mapping */
+    if ((rc = posix_fallocate(fd, 0, (off_t)len)) != 0)
+        rc = -rc;
     else if ((m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED)
         rc = -errno;
     if (rc) {

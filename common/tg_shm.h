@@ -10,8 +10,9 @@
  * naming it (tg_msg.h); the evaluator decodes the batch where it lies.
  *
  * A segment is a file in a directory on tmpfs (default /dev/shm) named
- * "trailguard-<writer pid>-<seq>", created 0600 by the parser and mapped
- * by both sides.  It starts with a 64-byte header:
+ * "trailguard-<writer pid>-<seq>", created 0600 by the parser, its pages
+ * reserved with posix_fallocate (a full tmpfs is an error at creation, not
+ * a SIGBUS later), and mapped by both sides.  It starts with a 64-byte header:
  *
  *   magic[8] | writer pid u32 | state u32 | reader pid u32 | pad u32 |
  *   gen u64 | len u64 | cap u64 | pad
