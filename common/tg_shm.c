@@ -80,9 +80,10 @@ static bool s_name_ok(const char *s, size_t n, uint32_t *pid)
 typedef struct s_seg {
     char name[TG_SHM_NAME_MAX];
     int fd;                 /* kept open to notice an outside unlink */
-    s_hdr *h;
+    s_hdr *h;               /* NULL: empty slot */
     size_t map_len;
     uint64_t filled_ms;
+    bool reserved;          /* being written by this process */
 } s_seg;
 
 struct tg_shm_pool {
@@ -92,9 +93,8 @@ struct tg_shm_pool {
     size_t seg_bytes;
     uint64_t lease_ms;
     uint64_t seq, gen;
-    s_seg *segs;
-    unsigned n;
-    int last;               /* segment of the last put, -1 none */
+    s_seg *segs;            /* max slots; a slot keeps its index for life */
+    int last;               /* slot of the last put, -1 none */
     uint64_t created, reclaimed, abandoned;
 };
 
@@ -139,6 +139,8 @@ tg_shm_pool *tg_shm_pool_new(const tg_shm_pool_opts *o, char *err, size_t errlen
         free(p);
         return NULL;
     }
+    for (unsigned i = 0; i < p->max; i++)
+        p->segs[i].fd = -1;
     p->pid = (uint32_t)getpid();
     p->seg_bytes = o->seg_bytes;
     p->lease_ms = o->lease_ms;
@@ -149,25 +151,28 @@ tg_shm_pool *tg_shm_pool_new(const tg_shm_pool_opts *o, char *err, size_t errlen
 
 static void s_seg_drop(tg_shm_pool *p, s_seg *s)
 {
+    if (!s->h)
+        return;
     munmap(s->h, s->map_len);
     unlinkat(p->dirfd, s->name, 0);
     close(s->fd);
     s->h = NULL;
     s->fd = -1;
+    s->reserved = false;
 }
 
 void tg_shm_pool_free(tg_shm_pool *p)
 {
     if (!p)
         return;
-    for (unsigned i = 0; i < p->n; i++)
+    for (unsigned i = 0; i < p->max; i++)
         s_seg_drop(p, &p->segs[i]);
     close(p->dirfd);
     free(p->segs);
     free(p);
 }
 
-/* Make a new segment file in slot s. Returns 0 or -errno. */
+/* Make a new segment file in the empty slot s. Returns 0 or -errno. */
 static int s_seg_create(tg_shm_pool *p, s_seg *s)
 {
     snprintf(s->name, sizeof s->name, S_PREFIX "%u-%llu", (unsigned)p->pid,
@@ -178,7 +183,7 @@ static int s_seg_create(tg_shm_pool *p, s_seg *s)
         return -errno;
     size_t len = TG_SHM_HDR + p->seg_bytes;
     void *m = MAP_FAILED;
-    int rc = 0;
+    int rc;
     /* reserve the pages now: a full tmpfs must fail here, not raise
      * SIGBUS on a later write through the mapping */
     if ((rc = posix_fallocate(fd, 0, (off_t)len)) != 0)
@@ -208,34 +213,84 @@ static bool s_unlinked(const s_seg *s)
     return fstat(s->fd, &st) != 0 || st.st_nlink == 0;
 }
 
-/* A slot whose segment can be filled now, or -1. */
-static int s_pick(tg_shm_pool *p, uint64_t now_ms)
+/* Can slot s be written now?  Frees it from a dead reader, and replaces
+ * its file when it must not be rewritten (lease over, file removed). */
+static bool s_usable(tg_shm_pool *p, s_seg *s, uint64_t now_ms)
 {
-    for (unsigned i = 0; i < p->n; i++) {
+    uint32_t st = s_load(&s->h->state);
+    bool usable = st == S_FREE;
+    if (st == S_CLAIMED && s_pid_gone(s_load(&s->h->reader))) {
+        p->reclaimed++;
+        usable = true;
+    }
+    if (usable && !s_unlinked(s))
+        return true;
+    if (usable || (p->lease_ms && now_ms - s->filled_ms > p->lease_ms)) {
+        /* never rewritten in place: a late reader keeps its mapping */
+        s_seg_drop(p, s);
+        p->abandoned++;
+        return s_seg_create(p, s) == 0;
+    }
+    return false;
+}
+
+int tg_shm_pool_reserve(tg_shm_pool *p, uint64_t now_ms, char **data, size_t *cap)
+{
+    int empty = -1, rc = -EAGAIN;
+    for (unsigned i = 0; i < p->max; i++) {
         s_seg *s = &p->segs[i];
-        uint32_t st = s_load(&s->h->state);
-        bool usable = st == S_FREE;
-        if (st == S_CLAIMED && s_pid_gone(s_load(&s->h->reader))) {
-            p->reclaimed++;
-            usable = true;
+        if (!s->h) {
+            if (empty < 0)
+                empty = (int)i;
+            continue;
         }
-        if (usable && !s_unlinked(s))
-            return (int)i;
-        if (usable || (p->lease_ms && now_ms - s->filled_ms > p->lease_ms)) {
-            /* never rewritten in place: a late reader keeps its mapping */
-            s_seg_drop(p, s);
-            p->abandoned++;
-            if (s_seg_create(p, s) != 0) {
-                p->segs[i] = p->segs[--p->n];
-                i--;
-                continue;
-            }
-            return (int)i;
+        if (!s->reserved && s_usable(p, s, now_ms)) {
+            empty = (int)i;
+            rc = 0;
+            break;
         }
     }
-    if (p->n < p->max && s_seg_create(p, &p->segs[p->n]) == 0)
-        return (int)p->n++;
-    return -1;
+    if (rc != 0 && empty >= 0 && !p->segs[empty].h)
+        rc = s_seg_create(p, &p->segs[empty]);
+    if (rc != 0)
+        return rc;
+    s_seg *s = &p->segs[empty];
+    s->reserved = true;
+    *data = (char *)s->h + TG_SHM_HDR;
+    *cap = p->seg_bytes;
+    return empty;
+}
+
+int tg_shm_pool_publish(tg_shm_pool *p, int slot, size_t len, uint64_t now_ms,
+                        tg_msg_shm *ref)
+{
+    s_seg *s = &p->segs[slot];
+    if (len > s->h->cap)
+        return -E2BIG;
+    s->h->gen = ++p->gen;
+    s->h->len = len;
+    s_store(&s->h->reader, 0);
+    s_store(&s->h->state, S_FILLED);
+    s->filled_ms = now_ms;
+    s->reserved = false;
+    ref->seg = tg_str_c(s->name);
+    ref->gen = s->h->gen;
+    ref->len = len;
+    return 0;
+}
+
+void tg_shm_pool_unpublish(tg_shm_pool *p, int slot)
+{
+    s_seg *s = &p->segs[slot];
+    uint32_t st = S_FILLED;
+    if (s->h && __atomic_compare_exchange_n(&s->h->state, &st, S_FREE, false,
+                                            __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        s->reserved = true;
+}
+
+void tg_shm_pool_cancel(tg_shm_pool *p, int slot)
+{
+    p->segs[slot].reserved = false;
 }
 
 int tg_shm_pool_put(tg_shm_pool *p, const void *frame, size_t len, uint64_t now_ms,
@@ -243,42 +298,37 @@ int tg_shm_pool_put(tg_shm_pool *p, const void *frame, size_t len, uint64_t now_
 {
     if (len > p->seg_bytes)
         return -E2BIG;
-    int i = s_pick(p, now_ms);
-    if (i < 0)
-        return p->n ? -EAGAIN : -ENOSPC;
-    s_seg *s = &p->segs[i];
-    memcpy((char *)s->h + TG_SHM_HDR, frame, len);
-    s->h->gen = ++p->gen;
-    s->h->len = len;
-    s_store(&s->h->reader, 0);
-    s_store(&s->h->state, S_FILLED);
-    s->filled_ms = now_ms;
-    p->last = i;
-    ref->seg = tg_str_c(s->name);
-    ref->gen = s->h->gen;
-    ref->len = len;
+    char *data;
+    size_t cap;
+    int slot = tg_shm_pool_reserve(p, now_ms, &data, &cap);
+    if (slot < 0)
+        return slot;
+    memcpy(data, frame, len);
+    tg_shm_pool_publish(p, slot, len, now_ms, ref);
+    p->last = slot;
     return 0;
 }
 
 void tg_shm_pool_unput(tg_shm_pool *p, const tg_msg_shm *ref)
 {
-    if (p->last < 0 || (unsigned)p->last >= p->n)
+    if (p->last < 0 || !p->segs[p->last].h || p->segs[p->last].h->gen != ref->gen)
         return;
-    s_seg *s = &p->segs[p->last];
-    uint32_t st = S_FILLED;
-    if (s->h->gen == ref->gen)
-        __atomic_compare_exchange_n(&s->h->state, &st, S_FREE, false, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_ACQUIRE);
+    tg_shm_pool_unpublish(p, p->last);
+    tg_shm_pool_cancel(p, p->last);
     p->last = -1;
 }
 
 void tg_shm_pool_stats_get(tg_shm_pool *p, tg_shm_pool_stats *out)
 {
     memset(out, 0, sizeof(*out));
-    out->segments = p->n;
-    for (unsigned i = 0; i < p->n; i++)
-        if (s_load(&p->segs[i].h->state) != S_FREE)
+    for (unsigned i = 0; i < p->max; i++) {
+        s_seg *s = &p->segs[i];
+        if (!s->h)
+            continue;
+        out->segments++;
+        if (s->reserved || s_load(&s->h->state) != S_FREE)
             out->busy++;
+    }
     out->created = p->created;
     out->reclaimed = p->reclaimed;
     out->abandoned = p->abandoned;

@@ -75,22 +75,36 @@ tg_shm_pool *tg_shm_pool_new(const tg_shm_pool_opts *opts, char *err, size_t err
 void tg_shm_pool_free(tg_shm_pool *p);
 
 /*
- * Copy a finished frame into a free segment and describe it in *ref (its
- * seg string borrows the pool, valid until the next call).  now_ms: a
- * monotonic clock, for leases.  Returns 0; -EAGAIN when every segment is
- * busy (try again once an evaluator has finished one); -E2BIG when the
- * frame is larger than a segment (send it inline); another -errno when a
- * segment cannot be created (send it inline).
+ * Building a frame in place: reserve a free segment (made on demand) and
+ * write up to *cap bytes at *data; the segment stays this process's until
+ * published or cancelled.  now_ms: a monotonic clock, for leases.  Returns
+ * the slot (>= 0); -EAGAIN when every segment is busy (try again once an
+ * evaluator has finished one); another -errno when no segment can be made
+ * (send inline).
  */
+int tg_shm_pool_reserve(tg_shm_pool *p, uint64_t now_ms, char **data, size_t *cap);
+/* Hand the first len bytes of a reserved slot to the readers and describe
+ * them in *ref (ref->seg borrows the pool until the slot's next use).
+ * Returns 0 or -E2BIG. */
+int tg_shm_pool_publish(tg_shm_pool *p, int slot, size_t len, uint64_t now_ms,
+                        tg_msg_shm *ref);
+/* The shm frame for a published slot could not be sent: take the slot back
+ * (reserved again; its bytes stay) unless a reader has claimed it. */
+void tg_shm_pool_unpublish(tg_shm_pool *p, int slot);
+/* Give up a reserved slot without publishing it. */
+void tg_shm_pool_cancel(tg_shm_pool *p, int slot);
+
+/* Copy a finished frame into a free segment and publish it (reserve +
+ * copy + publish).  Returns 0, -E2BIG when the frame is larger than a
+ * segment, or as tg_shm_pool_reserve. */
 int tg_shm_pool_put(tg_shm_pool *p, const void *frame, size_t len, uint64_t now_ms,
                     tg_msg_shm *ref);
-/* The shm frame for the last put could not be sent: make that segment
- * free again. */
+/* The shm frame for the last put could not be sent: free that segment. */
 void tg_shm_pool_unput(tg_shm_pool *p, const tg_msg_shm *ref);
 
 typedef struct tg_shm_pool_stats {
     unsigned segments;      /* files now */
-    unsigned busy;          /* FILLED or CLAIMED */
+    unsigned busy;          /* reserved, FILLED or CLAIMED */
     uint64_t created, reclaimed, abandoned;
 } tg_shm_pool_stats;
 void tg_shm_pool_stats_get(tg_shm_pool *p, tg_shm_pool_stats *out);

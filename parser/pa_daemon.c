@@ -65,6 +65,7 @@ const tg_conf_entry pa_config_table[] = {
 typedef struct s_frame {
     char *data;
     size_t len;
+    int slot;               /* >= 0: built in this shm slot; -1: malloc'd */
 } s_frame;
 
 struct pa_daemon {
@@ -95,6 +96,7 @@ struct pa_daemon {
     tg_msg_batch_builder b;
     tg_msg_hdr hdr;
     tg_shm_pool *shm;       /* NULL: frames go inline through the socket */
+    int cur_slot;           /* shm slot `cur` is built in, -1: malloc'd */
     msgpack_sbuffer ref;    /* the shm frame being sent */
     uv_timer_t shm_retry;
     bool shm_blocked;       /* every segment busy: retry on a timer */
@@ -114,8 +116,52 @@ static void s_send_frames(pa_daemon *d);
  * about 208 KiB).  The evaluator asks the same for its end. */
 #define S_SOCKBUF (2 << 20)
 
+static uint64_t s_now_ms(void)
+{
+    return uv_hrtime() / 1000000u;
+}
+
+/* Build the next frame in a shm segment when one is free: it then goes to
+ * the evaluators without a copy. */
+static void s_cur_reserve(pa_daemon *d)
+{
+    char *data;
+    size_t cap;
+    int slot = tg_shm_pool_reserve(d->shm, s_now_ms(), &data, &cap);
+    if (slot < 0)
+        return; /* a malloc'd frame, copied into a segment when sent */
+    d->cur.data = data;
+    d->cur.alloc = cap;
+    d->cur_slot = slot;
+}
+
+/* The frame being built needs `need` more bytes than its segment has: move
+ * it to the heap (rare: a huge record or error list). */
+static void s_cur_to_heap(pa_daemon *d, size_t need)
+{
+    size_t cap = d->cur.size + need + (64u << 10);
+    char *p = malloc(cap);
+    if (!p)
+        abort();
+    memcpy(p, d->cur.data, d->cur.size);
+    tg_shm_pool_cancel(d->shm, d->cur_slot);
+    d->cur.data = p;
+    d->cur.alloc = cap;
+    d->cur_slot = -1;
+}
+
+/* Make sure `need` more bytes fit without the sbuffer reallocating: a
+ * segment-backed frame cannot grow. */
+static void s_cur_room(pa_daemon *d, size_t need)
+{
+    if (d->cur_slot >= 0 && d->cur.alloc - d->cur.size < need)
+        s_cur_to_heap(d, need);
+}
+
 static void s_batch_open(pa_daemon *d, uint64_t first)
 {
+    if (!d->cur.data && d->shm)
+        s_cur_reserve(d);
     if (!d->cur.data) {
         /* a frame closes once it reaches batch_bytes: room for that and
          * a typical record more, so it is rarely reallocated */
@@ -146,8 +192,12 @@ static void s_compact(pa_daemon *d)
 /* Free unsent frames (job abandoned at shutdown). */
 static void s_drop_queue(pa_daemon *d)
 {
-    for (size_t i = d->q_head; i < d->q_tail; i++)
-        free(d->q[i].data);
+    for (size_t i = d->q_head; i < d->q_tail; i++) {
+        if (d->q[i].slot >= 0)
+            tg_shm_pool_cancel(d->shm, d->q[i].slot);
+        else
+            free(d->q[i].data);
+    }
     d->q_head = d->q_tail = 0;
     d->q_bytes = 0;
 }
@@ -189,6 +239,9 @@ static void s_batch_close(pa_daemon *d)
 {
     if (!d->b.open)
         return;
+    /* the errors list is appended now */
+    if (d->cur_slot >= 0 && tg_msg_batch_size(&d->b) + 64 > d->cur.alloc)
+        s_cur_to_heap(d, tg_msg_batch_size(&d->b) - d->cur.size + 64);
     tg_msg_batch_end(&d->b);
     if (d->q_tail == d->cap) {
         s_compact(d);
@@ -199,9 +252,10 @@ static void s_batch_close(pa_daemon *d)
                 abort();
         }
     }
-    d->q[d->q_tail++] = (s_frame){ d->cur.data, d->cur.size };
+    d->q[d->q_tail++] = (s_frame){ d->cur.data, d->cur.size, d->cur_slot };
     d->q_bytes += d->cur.size;
     d->cur.data = NULL; /* the queue owns it now */
+    d->cur_slot = -1;
     d->cur.size = d->cur.alloc = 0;
     d->nbatches++;
     d->held = true;
@@ -255,6 +309,17 @@ static int s_on_record(void *ud, const pa_record *rec)
         s_batch_close(d);
     if (!d->b.open)
         s_batch_open(d, rec->index);
+    if (d->cur_slot >= 0) {
+        /* what this record can add: its raw bytes and its map, which is at
+         * most 3 bytes per byte of JSON (a 9-byte double for "-0," is the
+         * worst), with headers; a segment-backed frame must not grow */
+        size_t need = rec->len + 16 + (rec->packed ? rec->packed_len : 4 * rec->len + 64);
+        if (d->cur.alloc - d->cur.size < need && d->b.nrecords > 0) {
+            s_batch_close(d);
+            s_batch_open(d, rec->index);
+        }
+        s_cur_room(d, need);
+    }
     msgpack_packer *pk = tg_msg_batch_record_begin(&d->b, rec->raw, rec->len);
     (void)pk; /* the map goes straight into the frame's buffer */
     if (pa_record_pack_sbuffer(rec, d->b.sbuf) != 0) {
@@ -359,7 +424,7 @@ static void s_on_shm_retry(uv_timer_t *t)
 static int s_send_shm(pa_daemon *d, s_frame *f)
 {
     tg_msg_shm ref;
-    int rc = tg_shm_pool_put(d->shm, f->data, f->len, uv_hrtime() / 1000000u, &ref);
+    int rc = tg_shm_pool_put(d->shm, f->data, f->len, s_now_ms(), &ref);
     if (rc == -EAGAIN) {
         d->shm_blocked = true;
         if (!d->decoding)
@@ -385,6 +450,28 @@ static int s_send_shm(pa_daemon *d, s_frame *f)
     return 0;
 }
 
+/* Send frame f, built in its shm slot: publish the slot, send its
+ * reference.  Returns 0, -EAGAIN (the socket is full) or -errno. */
+static int s_send_slot(pa_daemon *d, s_frame *f)
+{
+    tg_msg_shm ref;
+    tg_shm_pool_publish(d->shm, f->slot, f->len, s_now_ms(), &ref);
+    d->ref.size = 0;
+    tg_msg_encode_shm(&d->ref, &ref);
+    int rc = tg_zsock_send(d->out, d->ref.data, d->ref.size);
+    if (rc < 0) {
+        tg_shm_pool_unpublish(d->shm, f->slot);
+        if (rc == -EAGAIN)
+            return rc;
+        tg_shm_pool_cancel(d->shm, f->slot);
+    }
+    f->slot = -1;
+    f->data = NULL; /* the readers' now (or dropped on error) */
+    if (rc == 0)
+        tg_metric_inc(d->m_shm);
+    return rc;
+}
+
 static int s_send_inline(pa_daemon *d, s_frame *f)
 {
     void *buf = f->data;
@@ -401,7 +488,7 @@ static void s_send_frames(pa_daemon *d)
     while (d->q_head + (d->held ? 1 : 0) < d->q_tail) {
         s_frame *f = &d->q[d->q_head];
         size_t flen = f->len;
-        int rc = d->shm ? s_send_shm(d, f) : 1;
+        int rc = f->slot >= 0 ? s_send_slot(d, f) : d->shm ? s_send_shm(d, f) : 1;
         if (rc == 1)
             rc = s_send_inline(d, f);
         if (rc == -EAGAIN)
@@ -590,7 +677,7 @@ static void s_shm_init(pa_daemon *d, const pa_config *cfg, const tg_daemon_commo
     char err[256];
     tg_shm_pool_opts so = { .dir = common->shm_dir,
                             .segments = cfg->shm_segments ? (unsigned)cfg->shm_segments : 16,
-                            .seg_bytes = 2 * d->batch_bytes + (64u << 10),
+                            .seg_bytes = d->batch_bytes + d->batch_bytes / 2 + (64u << 10),
                             .lease_ms = S_SHM_LEASE_MS };
     d->shm = tg_shm_pool_new(&so, err, sizeof err);
     if (!d->shm)
@@ -624,6 +711,7 @@ pa_daemon *pa_daemon_new(uv_loop_t *loop, const pa_config *cfg,
         return NULL;
     }
     d->loop = loop;
+    d->cur_slot = -1;
     d->bind = strdup(cfg->bind ? cfg->bind : "");
     d->batch_bytes = cfg->batch_bytes ? cfg->batch_bytes : TG_MSG_BATCH_TARGET;
     d->max_queue = cfg->max_queue ? cfg->max_queue : (8u << 20);
@@ -702,6 +790,12 @@ void pa_daemon_free(pa_daemon *d)
     tg_curve_close(d->curve);
     if (d->zctx)
         zmq_ctx_term(d->zctx);
+    s_drop_queue(d);
+    if (d->cur_slot >= 0) { /* not ours to free */
+        tg_shm_pool_cancel(d->shm, d->cur_slot);
+        d->cur.data = NULL;
+        d->cur_slot = -1;
+    }
     s_shm_close(d);
     msgpack_sbuffer_destroy(&d->ref);
     pa_decoder_free(d->dec);

@@ -130,6 +130,55 @@ static void test_roundtrip_and_reuse(void)
     s_rmdir();
 }
 
+/* Building in place: reserve, write, publish; a reference that could not
+ * be sent is taken back and published again later. */
+static void test_reserve_publish(void)
+{
+    s_mkdir();
+    tg_shm_pool *p = s_pool(2, 64, 0);
+    tg_shm_reader *r = tg_shm_reader_new(s_dir, 8);
+    char *data, *data2, err[256];
+    size_t cap;
+    const char *f;
+    int a = tg_shm_pool_reserve(p, 1, &data, &cap);
+    ASSERT(a >= 0);
+    ASSERT_EQ(cap, 64);
+    memcpy(data, "in place", 8);
+    int b = tg_shm_pool_reserve(p, 1, &data2, &cap);
+    ASSERT(b >= 0 && b != a); /* a reserved slot is not handed out twice */
+    ASSERT_EQ(tg_shm_pool_reserve(p, 1, &data2, &cap), -EAGAIN);
+    tg_shm_pool_cancel(p, b);
+    tg_msg_shm m;
+    ASSERT_EQ(tg_shm_pool_publish(p, a, 65, 1, &m), -E2BIG);
+    ASSERT_EQ(tg_shm_pool_publish(p, a, 8, 1, &m), 0);
+    s_ref first;
+    s_keep(&first, &m);
+    /* the shm frame could not be sent: the slot is ours again, bytes kept */
+    tg_shm_pool_unpublish(p, a);
+    ASSERT_EQ(tg_shm_reader_claim(r, &first.m, &f, err, sizeof err), -EBUSY);
+    int c = tg_shm_pool_reserve(p, 1, &data2, &cap);
+    ASSERT(c >= 0 && c != a);
+    tg_shm_pool_cancel(p, c);
+    ASSERT_EQ(tg_shm_pool_publish(p, a, 8, 2, &m), 0);
+    s_ref second;
+    s_keep(&second, &m);
+    ASSERT(second.m.gen != first.m.gen);
+    ASSERT_EQ(tg_shm_reader_claim(r, &first.m, &f, err, sizeof err), -ESTALE);
+    ASSERT_EQ(tg_shm_reader_claim(r, &second.m, &f, err, sizeof err), 0);
+    ASSERT_MEM_EQ(f, second.m.len, "in place", 8);
+    /* unpublish after a reader claimed it changes nothing */
+    tg_shm_pool_unpublish(p, a);
+    tg_shm_pool_stats st;
+    tg_shm_pool_stats_get(p, &st);
+    ASSERT_EQ(st.busy, 1);
+    tg_shm_reader_release(r);
+    tg_shm_pool_stats_get(p, &st);
+    ASSERT_EQ(st.busy, 0);
+    tg_shm_reader_free(r);
+    tg_shm_pool_free(p);
+    s_rmdir();
+}
+
 static void test_exhaustion_unput_and_size(void)
 {
     s_mkdir();
@@ -401,6 +450,7 @@ int main(void)
 {
     tg_test_state st = { 0, 0 };
     TG_RUN(&st, test_roundtrip_and_reuse);
+    TG_RUN(&st, test_reserve_publish);
     TG_RUN(&st, test_exhaustion_unput_and_size);
     TG_RUN(&st, test_one_claim_per_fill);
     TG_RUN(&st, test_forged_refs_refused);
