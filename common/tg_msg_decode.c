@@ -133,62 +133,93 @@ static int s_head(s_dec *d, uint64_t *elems)
 }
 
 /*
- * Check the `elems` elements (at depth + 1) of a container whose header
- * s_obj() has just read, as s_obj() would check them, building nothing.
- * stack[] keeps the count of the values still to pass in each enclosing
- * level; cur the current one's.
+ * Bytes of a value without a length field (fixint, nil, bool, fixstr,
+ * float, int/uint 8..64, fixext 1..16): its header byte and payload,
+ * S_WHOLE_MAX at most; 0 for the others (containers, str/bin/ext with a
+ * length field, 0xc1).  The scanners pass such a value in one step.
+ */
+#define S_WHOLE_MAX 32
+static const unsigned char s_whole[256] = {
+    /* 00 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    /* 10 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    /* 20 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    /* 30 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    /* 40 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    /* 50 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    /* 60 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    /* 70 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    /* 80 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    /* 90 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    /* a0 */ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+    /* b0 */ 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32,
+    /* c0 */ 1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 5, 9, 2, 3, 5, 9,
+    /* d0 */ 2, 3, 5, 9, 3, 4, 6, 10, 18, 0, 0, 0, 0, 0, 0, 0,
+    /* e0 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    /* f0 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
+/* Where the scanners' fast paths stop in the bytes of d: from any byte
+ * before it at least S_WHOLE_MAX bytes remain, so a value s_whole[] sizes,
+ * or a str8 header, read there is in bounds. */
+static inline const unsigned char *s_fast_end(const s_dec *d)
+{
+    return d->len >= S_WHOLE_MAX ? d->buf + d->len - (S_WHOLE_MAX - 1) : d->buf;
+}
+
+/* s_head() of the value at p; d->off is then past what it passed. */
+static __attribute__((noinline)) int s_head_at(s_dec *d, const unsigned char *p,
+                                              uint64_t *elems)
+{
+    d->off = (size_t)(p - d->buf);
+    return s_head(d, elems);
+}
+
+/*
+ * Check the `elems` values from d->off (at depth + 1), as s_obj() would
+ * check them, building nothing.  stack[] keeps the count of the values
+ * still to pass in each enclosing level, cur the current one's (including
+ * the value being passed).  Runs of values that s_whole[] sizes are passed
+ * by the inner loop; fixmap, fixarray and str8 headers are decoded inline,
+ * and every other header, and every header near the end, by s_head() (the
+ * same checks in the same order, so the same codes).
  */
 static inline __attribute__((always_inline)) int s_scan(s_dec *d, uint64_t elems,
                                                        int depth)
 {
-    const unsigned char *buf = d->buf;
-    size_t len = d->len, off = d->off;
+    const unsigned char *p = d->buf + d->off, *end = d->buf + d->len;
+    const unsigned char *fast = s_fast_end(d);
     uint64_t stack[S_MAX_DEPTH + 1];
     uint64_t cur = elems, n;
     int top = 0, rc = 0; /* the level being passed is depth + 1 + top */
+    if (!cur)
+        return 0;
     for (;;) {
-        if (cur == 0) {
-            if (top == 0)
-                break;
-            cur = stack[--top];
-            continue;
+        unsigned w, c;
+        while (p < fast && (w = s_whole[*p]) != 0) {
+            p += w;
+            if (--cur == 0)
+                goto level_done;
         }
-        cur--;
-        if (off >= len) {
-            rc = TG_MSG_E_TRUNCATED;
-            break;
-        }
-        unsigned c = buf[off];
-        if ((c & 0xe0) == 0xa0) { /* fixstr */
-            size_t nx = off + 1 + (c & 0x1fu);
-            if (nx > len) {
+        c = p < fast ? *p : 0xc1; /* 0xc1: let s_head() look */
+        if ((c & 0xe0) == 0x80) { /* fixmap, fixarray */
+            n = c < 0x90 ? 2 * (c & 0x0fu) : (c & 0x0fu);
+            p++;
+        } else if (c == 0xd9) { /* str8: its length byte is in bounds */
+            if ((size_t)(end - p) - 2 < p[1]) {
                 rc = TG_MSG_E_TRUNCATED;
                 break;
             }
-            off = nx;
-            continue;
-        }
-        if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
-            off++; /* fixint, nil, false, true */
-            continue;
-        }
-        if (c == 0xd9 && len - off >= 2 && len - off - 2 >= buf[off + 1]) { /* str8 */
-            off += 2 + (size_t)buf[off + 1];
-            continue;
-        }
-        if (c <= 0x9f) { /* fixmap, fixarray */
-            n = c < 0x90 ? 2 * (c & 0x0fu) : (c & 0x0fu);
-            off++;
-            rc = 1;
+            p += 2 + (size_t)p[1];
+            n = 0;
         } else {
-            d->off = off;
-            rc = s_head(d, &n);
-            off = d->off;
+            rc = s_head_at(d, p, &n);
+            p = d->buf + d->off;
             if (rc < 0)
                 break;
+            rc = 0; /* n is 0 unless it was a container */
         }
-        if (rc == 1 && n) {
-            if (n > len - off) {
+        if (n) {
+            if (n > (size_t)(end - p)) {
                 rc = TG_MSG_E_TRUNCATED;
                 break;
             }
@@ -198,29 +229,25 @@ static inline __attribute__((always_inline)) int s_scan(s_dec *d, uint64_t elems
             }
             stack[top++] = cur;
             cur = n;
+            continue;
         }
-        rc = 0;
+        if (--cur)
+            continue;
+    level_done:
+        while (top > 0 && --stack[top - 1] == 0)
+            top--; /* that level's container was its last value */
+        if (top == 0)
+            break;
+        cur = stack[--top];
     }
-    d->off = off;
+    d->off = (size_t)(p - d->buf);
     return rc;
 }
 
-/* Pass one value at depth + 1 (s_scan() of one element), the commonest
- * kinds inline. */
-static inline int s_scan1(s_dec *d, int depth)
+/* s_scan() out of line, for the rare callers. */
+static __attribute__((noinline)) int s_scan_cold(s_dec *d, uint64_t elems, int depth)
 {
-    if (d->off < d->len) {
-        unsigned c = d->buf[d->off];
-        if ((c & 0xe0) == 0xa0 && d->len - d->off - 1 >= (c & 0x1fu)) {
-            d->off += 1 + (c & 0x1fu);
-            return 0;
-        }
-        if (c <= 0x7f || c >= 0xe0) {
-            d->off++;
-            return 0;
-        }
-    }
-    return s_scan(d, 1, depth);
+    return s_scan(d, elems, depth);
 }
 
 /* The length of the string at d->off, or UINT32_MAX when it is not a
@@ -242,26 +269,40 @@ static uint32_t s_str_len(const s_dec *d)
  * s_scan() of the npairs pairs of a map (at depth + 1), noting for each
  * pair the length of its key (UINT32_MAX for a key that is not a string)
  * and where its value starts, as an offset from base: the key's bytes are
- * the klen bytes before the value.
+ * the klen bytes before the value.  Fixstr keys and values that s_whole[]
+ * sizes are passed inline.
  */
-static int s_scan_map(s_dec *d, uint64_t npairs, int depth, uint32_t *pairs, size_t base)
+static __attribute__((noinline)) int s_scan_map(s_dec *d, uint64_t npairs, int depth,
+                                                uint32_t *pairs, size_t base)
 {
-    for (uint64_t k = 0; k < npairs; k++) {
-        int rc;
-        size_t off = d->off;
-        unsigned c = off < d->len ? d->buf[off] : 0xc1;
-        if ((c & 0xe0) == 0xa0 && d->len - off - 1 >= (c & 0x1fu)) {
-            pairs[2 * k] = c & 0x1fu;
-            d->off = off + 1 + (c & 0x1fu);
+    const unsigned char *b = d->buf + base, *fast = s_fast_end(d);
+    const unsigned char *p = d->buf + d->off;
+    uint32_t *pe = pairs + 2 * npairs;
+    int rc;
+    for (; pairs < pe; pairs += 2) {
+        unsigned c = p < fast ? *p : 0;
+        if ((c & 0xe0) == 0xa0) {
+            pairs[0] = c & 0x1fu;
+            p += 1 + (c & 0x1fu);
         } else {
-            pairs[2 * k] = s_str_len(d);
+            d->off = (size_t)(p - d->buf);
+            pairs[0] = s_str_len(d);
+            if ((rc = s_scan_cold(d, 1, depth)))
+                return rc;
+            p = d->buf + d->off;
+        }
+        pairs[1] = (uint32_t)(p - b);
+        unsigned w = p < fast ? s_whole[*p] : 0;
+        if (w) {
+            p += w;
+        } else {
+            d->off = (size_t)(p - d->buf);
             if ((rc = s_scan(d, 1, depth)))
                 return rc;
+            p = d->buf + d->off;
         }
-        pairs[2 * k + 1] = (uint32_t)(d->off - base);
-        if ((rc = s_scan1(d, depth)))
-            return rc;
     }
+    d->off = (size_t)(p - d->buf);
     return 0;
 }
 
@@ -299,7 +340,7 @@ static int s_lazy(s_dec *d, msgpack_object *o, size_t start, uint64_t elems,
     if (!sp)
         return TG_MSG_E_NOMEM;
     int rc = map ? s_scan_map(d, npairs, depth, sp->pairs, start)
-                 : s_scan(d, elems, depth);
+                 : s_scan_cold(d, elems, depth);
     if (rc)
         return rc;
     sp->p = (const char *)d->buf + start;

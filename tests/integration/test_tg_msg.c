@@ -198,6 +198,55 @@ static void test_batch_record_maps(void)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* The lazy scanner passes values with no length field in one step while
+ * at least 32 bytes remain, and checks each header the slow way near the
+ * end of the frame.  A map of every such kind (and str8, nested
+ * containers), its first value padded so that its tail falls at every
+ * distance from the end of the frame, decodes whole, and every strict
+ * prefix of it is an error, never a read past the frame (ASan build). */
+static void test_lazy_span_tail(void)
+{
+    msgpack_zone z;
+    msgpack_zone_init(&z, 4096);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    tg_msg m;
+    static const unsigned char tail[] = {
+        0xa1, 'f', 0xcb, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0,            /* 1.5 */
+        0xa1, 'e', 0xd6, 0x05, 1, 2, 3, 4,                        /* fixext 4 */
+        0xa1, 'u', 0xcf, 0, 0, 0, 1, 0, 0, 0, 0,                  /* uint64 */
+        0xa1, 'i', 0xd2, 0xff, 0xff, 0xff, 0x00,                  /* int32 */
+        0xa1, 'n', 0xc0, 0xa1, 't', 0xc3,                         /* nil, true */
+        0xa1, 'z', 0x93, 0x01, 0x81, 0xa1, 'k', 0xa1, 'v', 0x90,  /* [1,{k:v},[]] */
+        0xa1, 's', 0xd9, 33, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k',
+        'l', 'm', 'n', 'o', 'p', 'q', 'r', 's', 't', 'u', 'v', 'w', 'x', 'y', 'z',
+        '0', '1', '2', '3', '4', '5', '6',                          /* str8 */
+    };
+    unsigned char map[256];
+    for (size_t pad = 0; pad <= 40; pad++) {
+        size_t n = 0;
+        map[n++] = 0x89;
+        map[n++] = 0xa1;
+        map[n++] = 'p';
+        map[n++] = 0xd9;
+        map[n++] = (unsigned char)pad;
+        memset(map + n, 'x', pad);
+        n += pad;
+        memcpy(map + n, tail, sizeof tail);
+        n += sizeof tail;
+        ASSERT_EQ(s_decode_record_map(map, n, &m, &z, &sb), 0);
+        tg_str raw;
+        tg_msg_map mm;
+        tg_msg_batch_record(&m.u.batch, 0, &raw, &mm);
+        ASSERT_EQ(mm.npairs, 9u);
+        ASSERT_EQ(mm.bytes.n, n);
+        for (size_t k = 0; k < n; k++)
+            ASSERT(s_decode_record_map(map, k, &m, &z, &sb) != 0);
+    }
+    msgpack_zone_destroy(&z);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 static void test_ack_and_errors(void)
 {
     msgpack_sbuffer sb;
@@ -302,6 +351,7 @@ int main(void)
     TG_RUN(&st, test_job_roundtrip);
     TG_RUN(&st, test_batch_builder);
     TG_RUN(&st, test_batch_record_maps);
+    TG_RUN(&st, test_lazy_span_tail);
     TG_RUN(&st, test_ack_and_errors);
     TG_RUN(&st, test_shm_ref);
     TG_DONE(&st);
