@@ -174,6 +174,9 @@ static void s_batch_open(pa_daemon *d, uint64_t first)
     d->hdr.index = d->nbatches;
     d->hdr.first = first;
     d->hdr.count = 0; /* "more follow"; the last frame gets the total */
+    /* the header repeats the job's strings, which a job frame may make
+     * long */
+    s_cur_room(d, d->hdr.ack.n + d->hdr.uri.n + d->hdr.identity.n + 256);
     tg_msg_batch_begin(&d->b, &d->hdr);
 }
 

@@ -9,7 +9,10 @@ record's); the parser sent batches both through segments and - for the
 frame holding the big record - inline through the socket; the evaluators
 read exactly the segments the parser published; the segment files are the
 parser's, at most shm_segments of them, mode 0600; SIGTERM removes them.
-Then the same corpus with parser.shm false: the same alerts, no segment."""
+Then the same corpus with parser.shm false: the same alerts, no segment.
+Last, a job frame whose URI (3 MB) alone is larger than a segment: the
+parser builds that batch on the heap and sends it inline, and its alert
+comes out."""
 import collections
 import gzip
 import json
@@ -107,4 +110,48 @@ m, read, files, _, _ = run("off", False)
 h.check(m["shm"] == 0 and read == 0 and not files,
         "parser.shm false still used segments: %s %d %s" % (m, read, files))
 h.check(m["inline"] == 0, "inline frames are counted only with shm on (%d)" % m["inline"])
+
+# a job with a 3 MB URI, pushed straight at the parser
+r = h.path("longuri")
+os.makedirs(os.path.join(r, "shm"))
+rec = dict(small, eventName="CreateUser", eventID="long-uri-1")
+one = os.path.join(r, "one.json")
+with open(one, "w") as f:
+    json.dump({"Records": [rec]}, f)
+cfg = os.path.join(r, "cfg.yaml")
+with open(cfg, "w") as f:
+    f.write("""state_dir: %(r)s/state
+shm_dir: %(r)s/shm
+parser: {connect: ["ipc://%(r)s/jobs"], bind: "ipc://%(r)s/batches", metrics.port: 0}
+evaluator: {connect: ["ipc://%(r)s/batches"], notifier: "ipc://%(r)s/alerts",
+            rules: ["%(rules)s"], metrics.port: 0}
+notifier: {bind: "ipc://%(r)s/alerts", metrics.port: 0}
+""" % {"r": r, "rules": rules})
+out = os.path.join(r, "alerts.json")
+nlog, elog, plog = (os.path.join(r, s + ".log") for s in ("notifier", "evaluator", "parser"))
+nt = h.start([h.exe("notifier"), "-c", cfg], nlog, stdout=out)
+ev = h.start([h.exe("evaluator"), "-c", cfg], elog)
+pa = h.start([h.exe("parser"), "-c", cfg], plog)
+pport = h.wait_ready(plog)
+h.wait_ready(elog)
+h.wait_ready(nlog)
+res = subprocess.run([h.exe("badframes"), "bind:ipc://%s/jobs" % r, "--job", one, "3000000",
+                      "ipc://%s/acks" % r], capture_output=True, timeout=60)
+h.check(res.returncode == 0, "tg_badframes --job failed: %s" % res.stderr[-300:])
+
+
+def long_uri_alert():
+    try:
+        return ("Pipeline Test Create User", "long-uri-1") in h.alerts(out)
+    except (FileNotFoundError, ValueError):
+        return False
+
+
+h.wait_for("the alert of the long-URI job", long_uri_alert, 30, 0.05)
+h.check(pa.poll() is None, "the parser died on a long URI")
+h.check(h.metric(pport, "trailguard_batch_frames_total", {"how": "inline"}) == 1,
+        "the long-URI batch did not go inline")
+h.stop_all()
+for p in (nt, ev, pa):
+    h.check(p.returncode == 0, "a daemon exited %s after SIGTERM" % p.returncode)
 h.done()

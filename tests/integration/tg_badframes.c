@@ -3,6 +3,7 @@
  * daemon's PULL socket.
  *
  *   tg_badframes [bind:]ENDPOINT [OVERSIZE_BYTES]
+ *   tg_badframes [bind:]ENDPOINT --job PATH URI_BYTES ACK_ENDPOINT
  *
  * Connects a PUSH socket to ENDPOINT (or binds it, with "bind:", for the
  * daemons whose PULL socket connects) and sends, in order: random garbage,
@@ -12,6 +13,11 @@
  * multi-part message, and one oversized frame (OVERSIZE_BYTES, default
  * 70 MB, above every daemon's limit).  Prints the number of frames sent
  * and exits 0 once zmq has handed them over (linger 10 s).
+ *
+ * With --job it sends one valid job frame instead: the local file PATH,
+ * acknowledged to ACK_ENDPOINT, with a URI of URI_BYTES bytes (a parser
+ * copies the URI into every batch header, so a long one tests how it
+ * sizes frame buffers).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,13 +35,35 @@ static int s_send(void *sock, const void *p, size_t n, int flags)
     return 1;
 }
 
+/* The --job mode: one job frame with a long URI. */
+static int s_send_job(void *s, char **argv)
+{
+    size_t n = strtoull(argv[1], NULL, 10);
+    char *uri = malloc(n + 8);
+    if (!uri)
+        return 0;
+    memcpy(uri, "file://", 7);
+    memset(uri + 7, 'u', n > 7 ? n - 7 : 0);
+    uri[n > 7 ? n : 7] = '\0';
+    tg_msg_job j = { .id = 7, .ack = tg_str_c(argv[2]), .uri = tg_str_c(uri),
+                     .identity = tg_str_c("long-uri-job"), .attempt = 1,
+                     .path = tg_str_c(argv[0]) };
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    tg_msg_encode_job(&sb, &j);
+    int sent = s_send(s, sb.data, sb.size, 0);
+    msgpack_sbuffer_destroy(&sb);
+    free(uri);
+    return sent;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
         fprintf(stderr, "usage: tg_badframes [bind:]ENDPOINT [OVERSIZE_BYTES]\n");
         return 2;
     }
-    size_t oversize = argc > 2 ? strtoull(argv[2], NULL, 10) : 70u << 20;
+    size_t oversize = argc == 3 ? strtoull(argv[2], NULL, 10) : 70u << 20;
     void *ctx = zmq_ctx_new();
     void *s = zmq_socket(ctx, ZMQ_PUSH);
     int linger = 10000;
@@ -45,6 +73,13 @@ int main(int argc, char **argv)
     if (rc != 0) {
         fprintf(stderr, "connect %s: %s\n", argv[1], zmq_strerror(zmq_errno()));
         return 1;
+    }
+    if (argc == 6 && strcmp(argv[2], "--job") == 0) {
+        int sent = s_send_job(s, argv + 3);
+        zmq_close(s);
+        zmq_ctx_term(ctx);
+        printf("%d\n", sent);
+        return sent == 1 ? 0 : 1;
     }
     int sent = 0;
     unsigned char garbage[512];
