@@ -45,9 +45,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 tg_msg_batch_record(&m.u.batch, i, &raw, &map);
                 sum += raw.n + map.bytes.n + (unsigned char)map.bytes.p[0] +
                        (unsigned char)map.bytes.p[map.bytes.n - 1];
-                for (uint32_t k = 0; k < 2 * map.npairs; k++)
-                    if (map.pairs[k] >= map.bytes.n)
-                        abort(); /* offsets stay inside the map */
+                for (uint32_t k = 0; k < map.npairs; k++) {
+                    uint32_t klen = map.pairs[2 * k], voff = map.pairs[2 * k + 1];
+                    if (voff >= map.bytes.n)
+                        abort(); /* values start inside the map */
+                    if (klen != UINT32_MAX && klen >= voff)
+                        abort(); /* a string key's bytes (after its header)
+                                  * lie before its value */
+                }
             }
             for (uint32_t i = 0; i < m.u.batch.nerrors; i++) {
                 tg_msg_error e;
