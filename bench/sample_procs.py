@@ -3,7 +3,9 @@
 
 Prints, per stage (fetcher, parser, evaluator, notifier), the number of
 processes seen, their total CPU seconds (user+system, last sample of each
-pid) and their peak RSS (VmHWM), plus the total peak RSS.
+pid) and their peak RSS (VmHWM), plus the total peak RSS and how much of
+it is shared memory (the peak RssShmem: batch segments, whose pages count
+in the RSS of the parser and of every evaluator that maps them).
 
     sample_procs.py SUPERVISOR_PID [RECORDS]
 
@@ -62,11 +64,13 @@ def sample(pid):
         pass
     fields = st[st.rfind(")") + 2:].split()
     cpu = (int(fields[11]) + int(fields[12])) / TICK
-    hwm = 0
+    hwm = shm = 0
     for line in status.splitlines():
         if line.startswith("VmHWM:"):
             hwm = int(line.split()[1]) * 1024
-    return name, cpu, hwm
+        elif line.startswith("RssShmem:"):
+            shm = int(line.split()[1]) * 1024
+    return name, cpu, hwm, shm
 
 
 def main():
@@ -82,28 +86,32 @@ def main():
                 if old:
                     # before exec a child still has the supervisor's name
                     name = s[0] if s[0].startswith("trailguard-") else old[0]
-                    s = (name, max(old[1], s[1]), max(old[2], s[2]))
+                    s = (name, max(old[1], s[1]), max(old[2], s[2]), max(old[3], s[3]))
                 seen[pid] = s
         time.sleep(0.25)   # light: the sampler shares the 2 cores it measures
     stages = {}
-    for name, cpu, hwm in seen.values():
+    for name, cpu, hwm, shm in seen.values():
         short = name.replace("trailguard-", "").split(":")[0]
         # a zombie has no cmdline left: fall back to the cut comm ("pars")
         stage = next((s for s in STAGES if short and s.startswith(short)), short)
-        n, c, r = stages.get(stage, (0, 0.0, 0))
-        stages[stage] = (n + 1, c + cpu, r + hwm)
+        n, c, r, m = stages.get(stage, (0, 0.0, 0, 0))
+        stages[stage] = (n + 1, c + cpu, r + hwm, m + shm)
     records = int(sys.argv[2]) if len(sys.argv) > 2 else 0
-    total = 0
+    total = shared = 0
     cpu = 0.0
     for stage in STAGES:
-        n, c, r = stages.get(stage, (0, 0.0, 0))
+        n, c, r, m = stages.get(stage, (0, 0.0, 0, 0))
         total += r
+        shared += m
         cpu += c
         per = f" ({c * 1e6 / records:.2f}s per 1M records)" if records else ""
-        print(f"bench: stage {stage:9s} processes={n} cpu={c:.2f}s{per} peak_rss={r / 1048576:.1f} MiB")
+        print(f"bench: stage {stage:9s} processes={n} cpu={c:.2f}s{per} "
+              f"peak_rss={r / 1048576:.1f} MiB (shared {m / 1048576:.1f})")
     per = f" ({cpu * 1e6 / records:.2f}s per 1M records)" if records else ""
     print(f"bench: total cpu {cpu:.2f}s{per}")
-    print(f"bench: total peak RSS {total / 1048576:.1f} MiB (target <= 300 MiB)")
+    print(f"bench: total peak RSS {total / 1048576:.1f} MiB (target <= 300 MiB); "
+          f"{shared / 1048576:.1f} MiB of it shared memory, counted once per "
+          f"process mapping it")
 
 
 if __name__ == "__main__":
