@@ -244,9 +244,29 @@ struct s_sbuf {
             be32(p + 1, (uint32_t)n);
             h = 5;
         }
-        std::memcpy(p + h, s.data(), n);
+        s_copy(p + h, s.data(), n);
         sb->size += h + n;
         return true;
+    }
+    /* Most CloudTrail strings are short: two overlapping fixed-size copies
+     * (reading and writing only [0, n)) instead of a call. */
+    static inline void s_copy(unsigned char *d, const char *s, size_t n)
+    {
+        if (n >= 8 && n <= 16) {
+            std::memcpy(d, s, 8);
+            std::memcpy(d + n - 8, s + n - 8, 8);
+        } else if (n > 16 && n <= 32) {
+            std::memcpy(d, s, 16);
+            std::memcpy(d + n - 16, s + n - 16, 16);
+        } else if (n >= 4 && n < 8) {
+            std::memcpy(d, s, 4);
+            std::memcpy(d + n - 4, s + n - 4, 4);
+        } else if (n < 4) {
+            for (size_t i = 0; i < n; i++)
+                d[i] = (unsigned char)s[i];
+        } else {
+            std::memcpy(d, s, n);
+        }
     }
     inline bool u64(uint64_t v)
     {
