@@ -222,7 +222,7 @@ struct s_sbuf {
     inline bool map(size_t n) { return hdr(n, 0x80, 15, 0, 0xde, 0xdf); }
     inline bool array(size_t n) { return hdr(n, 0x90, 15, 0, 0xdc, 0xdd); }
     /* header and body with one bounds check (the hottest writer) */
-    inline bool str(std::string_view s)
+    inline __attribute__((always_inline)) bool str(std::string_view s)
     {
         size_t n = s.size(), h;
         unsigned char *p = room(n + 5);
