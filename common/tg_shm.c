@@ -21,6 +21,8 @@
 #define S_MAGIC "TGSHM\0\0\1"
 /* Largest segment file a reader maps. */
 #define S_MAX_FILE (1ull << 30)
+/* A segment claimed this long is checked for a dead reader. */
+#define S_CHECK_READER_MS 1000
 /* A reader unmaps a segment it has not used for this long. */
 #define S_IDLE_MS 10000
 
@@ -219,7 +221,10 @@ static bool s_usable(tg_shm_pool *p, s_seg *s, uint64_t now_ms)
 {
     uint32_t st = s_load(&s->h->state);
     bool usable = st == S_FREE;
-    if (st == S_CLAIMED && s_pid_gone(s_load(&s->h->reader))) {
+    /* a reader normally hands a segment back within milliseconds: ask
+     * whether it is still alive (a syscall) only after a second */
+    if (st == S_CLAIMED && now_ms - s->filled_ms > S_CHECK_READER_MS &&
+        s_pid_gone(s_load(&s->h->reader))) {
         p->reclaimed++;
         usable = true;
     }

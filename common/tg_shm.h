@@ -26,7 +26,8 @@
  * Ownership and failure:
  *  - The writer (tg_shm_pool) owns its segment files and unlinks them when
  *    freed.  A reader's mapping stays valid after an unlink.
- *  - A segment whose reader died (its pid no longer exists) is reused.
+ *  - A segment whose reader died (its pid no longer exists; checked once
+ *    the segment has been busy for a second) is reused.
  *  - A segment FILLED but never claimed for `lease_ms` (its shm frame was
  *    lost with a killed evaluator's queue) is abandoned: unlinked and
  *    replaced by a new file, never rewritten, so a late reader cannot see

@@ -55,8 +55,8 @@ const tg_conf_entry pa_config_table[] = {
       "with an ipc:// bind, hand batch frames to the evaluators through "
       "shared memory segments in shm_dir instead of the socket" },
     { TG_CONF_UINT, "shm_segments", "16", offsetof(pa_config, shm_segments),
-      "shared memory segments at most (each holds one batch frame; when "
-      "all are in use, decoding waits for the evaluators)" },
+      "shared memory segments at most, 2 or more (each holds one batch "
+      "frame; when all are in use, decoding waits for the evaluators)" },
     { TG_CONF_UINT, "metrics.port", "9102", offsetof(pa_config, metrics_port),
       "Prometheus port (0 = ephemeral)" },
     TG_CONF_END,
@@ -98,8 +98,6 @@ struct pa_daemon {
     tg_shm_pool *shm;       /* NULL: frames go inline through the socket */
     int cur_slot;           /* shm slot `cur` is built in, -1: malloc'd */
     msgpack_sbuffer ref;    /* the shm frame being sent */
-    uv_timer_t shm_retry;
-    bool shm_blocked;       /* every segment busy: retry on a timer */
     const char *uri;        /* borrowed from the job frame during decode */
     size_t nrecords, nerrors;
     bool busy, stopping, closed;
@@ -121,18 +119,37 @@ static uint64_t s_now_ms(void)
     return uv_hrtime() / 1000000u;
 }
 
-/* Build the next frame in a shm segment when one is free: it then goes to
- * the evaluators without a copy. */
+/*
+ * Build the next frame in a shm segment: it then goes to the evaluators
+ * without a copy.  When every segment is in use, wait for one, sending the
+ * queued frames meanwhile (some of them hold segments): that is the
+ * back-pressure of the shared memory path, as s_wait_room() is the
+ * socket's.  The segments stuck with a dead evaluator come back after the
+ * lease.  Any other failure builds the frame on the heap.
+ */
 static void s_cur_reserve(pa_daemon *d)
 {
-    char *data;
-    size_t cap;
-    int slot = tg_shm_pool_reserve(d->shm, s_now_ms(), &data, &cap);
-    if (slot < 0)
-        return; /* a malloc'd frame, copied into a segment when sent */
-    d->cur.data = data;
-    d->cur.alloc = cap;
-    d->cur_slot = slot;
+    uint64_t t0 = s_now_ms();
+    bool warned = false;
+    for (;;) {
+        char *data;
+        size_t cap;
+        int slot = tg_shm_pool_reserve(d->shm, s_now_ms(), &data, &cap);
+        if (slot >= 0) {
+            d->cur.data = data;
+            d->cur.alloc = cap;
+            d->cur_slot = slot;
+            return;
+        }
+        if (slot != -EAGAIN)
+            return; /* a malloc'd frame, copied into a segment or sent inline */
+        s_send_frames(d);
+        nanosleep(&(struct timespec){ 0, 200000 }, NULL);
+        if (!warned && s_now_ms() - t0 > 5000) {
+            tg_log_warn("every shm segment is in use for 5 s; decoding waits uri=%s", d->uri);
+            warned = true;
+        }
+    }
 }
 
 /* The frame being built needs `need` more bytes than its segment has: move
@@ -213,13 +230,6 @@ static void s_wait_room(pa_daemon *d)
 {
     bool warned = false;
     while (d->q_bytes > d->max_queue && d->q_head + 1 < d->q_tail) {
-        if (d->shm_blocked) {
-            /* every segment is being read: give the evaluators 1 ms */
-            nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
-            d->shm_blocked = false;
-            s_send_frames(d);
-            continue;
-        }
         zmq_pollitem_t it = { tg_zsock_raw(d->out), 0, ZMQ_POLLOUT, 0 };
         int n = zmq_poll(&it, 1, 1000);
         if (n < 0 && zmq_errno() != EINTR) {
@@ -410,32 +420,19 @@ static void s_job_sent(pa_daemon *d)
         tg_zsock_resume_recv(d->in);
 }
 
-static void s_on_shm_retry(uv_timer_t *t)
-{
-    pa_daemon *d = t->data;
-    d->shm_blocked = false;
-    if (d->busy && !d->closed && !d->decoding)
-        s_send_frames(d);
-}
-
 /*
- * Send frame f through a shm segment.  Returns 0 (sent; f's buffer freed),
- * -EAGAIN (no free segment, or the socket is full: try later), 1 (send
- * it inline: too big for a segment, or no segment could be made) or
- * another -errno from the socket.
+ * Send frame f, built on the heap, through a shm segment if one is free.
+ * Returns 0 (sent; f's buffer freed), 1 (send it inline: no free segment,
+ * too big for one, or none could be made) or -errno from the socket
+ * (-EAGAIN: try later).  Never waits for a segment: the segments in use may
+ * be held by frames queued behind this one.
  */
 static int s_send_shm(pa_daemon *d, s_frame *f)
 {
     tg_msg_shm ref;
     int rc = tg_shm_pool_put(d->shm, f->data, f->len, s_now_ms(), &ref);
-    if (rc == -EAGAIN) {
-        d->shm_blocked = true;
-        if (!d->decoding)
-            uv_timer_start(&d->shm_retry, s_on_shm_retry, 1, 0);
-        return -EAGAIN;
-    }
     if (rc < 0) {
-        if (rc != -E2BIG)
+        if (rc != -E2BIG && rc != -EAGAIN)
             tg_log_warn("shm segment unavailable, frame sent inline error=%s",
                         tg_strerror(rc));
         return 1;
@@ -616,8 +613,6 @@ static void s_close_all(pa_daemon *d)
     uv_close((uv_handle_t *)&d->drain, NULL);
     uv_timer_stop(&d->stats);
     uv_close((uv_handle_t *)&d->stats, NULL);
-    uv_timer_stop(&d->shm_retry);
-    uv_close((uv_handle_t *)&d->shm_retry, NULL);
     tg_zsock_close(d->in);
     tg_zsock_close(d->out);
     d->in = d->out = NULL;
@@ -679,7 +674,9 @@ static void s_shm_init(pa_daemon *d, const pa_config *cfg, const tg_daemon_commo
         return;
     char err[256];
     tg_shm_pool_opts so = { .dir = common->shm_dir,
-                            .segments = cfg->shm_segments ? (unsigned)cfg->shm_segments : 16,
+                            /* at least 2: the frame held back until its
+                             * job ends keeps one */
+                            .segments = cfg->shm_segments >= 2 ? (unsigned)cfg->shm_segments : 2,
                             .seg_bytes = d->batch_bytes + d->batch_bytes / 2 + (64u << 10),
                             .lease_ms = S_SHM_LEASE_MS };
     d->shm = tg_shm_pool_new(&so, err, sizeof err);
@@ -725,8 +722,6 @@ pa_daemon *pa_daemon_new(uv_loop_t *loop, const pa_config *cfg,
     d->drain.data = d;
     uv_timer_init(loop, &d->stats);
     d->stats.data = d;
-    uv_timer_init(loop, &d->shm_retry);
-    d->shm_retry.data = d;
     msgpack_sbuffer_init(&d->ref);
     uv_timer_start(&d->stats, s_on_stats, 1000, 1000);
     uv_unref((uv_handle_t *)&d->stats);
