@@ -74,7 +74,11 @@ notifier: {bind: "ipc://%(r)s/alerts", metrics.port: 0}
     ports = {s: h.wait_ready(logs[s]) for s in logs}
     fe = h.start([h.exe("fetcher"), "-c", cfg, "--", os.path.join(corpus, "logs")],
                  os.path.join(r, "fetcher.log"))
-    h.check(fe.wait(90) == 0, "%s: fetcher with sources did not exit 0" % name)
+    try:
+        rc = fe.wait(90)
+    except subprocess.TimeoutExpired:
+        rc = "still running after 90 s"
+    h.check(rc == 0, "%s: fetcher with sources did not exit 0 (%s)" % (name, rc))
     got = collections.Counter(h.alerts(out))
     h.check(got == expected, "%s: alerts differ:\n  missing %s\n  unexpected %s" %
             (name, sorted((expected - got).elements())[:5],
