@@ -54,6 +54,7 @@ const tg_conf_entry ev_config_table[] = {
 struct ev_daemon {
     uv_loop_t *loop;
     tg_msg_logbudget badlog;    /* rate limit for bad-frame lines */
+    tg_msg_logbudget shmlog;    /* and for unreadable shm segments */
     uint64_t drops_seen;        /* tg_zsock drops already counted */
     void *zctx;
     tg_curve *curve;            /* CURVE keys and ZAP handler */
@@ -287,7 +288,9 @@ static int s_claim_shm(ev_daemon *d, tg_msg *m, char *err, size_t errlen)
     int rc = tg_shm_reader_claim(d->shm, &ref, &frame, err, errlen);
     if (rc) {
         tg_metric_inc(d->m_err_shm);
-        tg_log_error("batch not evaluated: %s", err);
+        /* forged references must not flood the log either */
+        if (tg_msg_log_ok(&d->shmlog, uv_now(d->loop), 10))
+            tg_log_error("batch not evaluated: %s", err);
         return rc;
     }
     tg_metric_inc(d->m_shm);

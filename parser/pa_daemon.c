@@ -492,7 +492,7 @@ static void s_send_frames(pa_daemon *d)
         if (rc == 1)
             rc = s_send_inline(d, f);
         if (rc == -EAGAIN)
-            break; /* on_writable or the shm timer resumes */
+            break; /* on_writable resumes */
         if (rc < 0) {
             tg_metric_inc(d->m_err_send);
             tg_log_error("batch send failed error=%s", tg_strerror(rc));
@@ -663,7 +663,7 @@ static void s_metrics_init(pa_daemon *d)
     d->m_shm_segments = tg_metrics_gauge(r, "trailguard_shm_segments",
         "Shared memory segments for batch frames", NULL);
     d->m_shm_busy = tg_metrics_gauge(r, "trailguard_shm_segments_busy",
-        "Shared memory segments an evaluator has not finished", NULL);
+        "Shared memory segments being filled, or not yet finished by an evaluator", NULL);
 }
 
 /* Shared memory for batches when the evaluators are on this host (an
