@@ -4,6 +4,7 @@ Every wait polls a condition against a deadline; nothing sleeps for a fixed
 time in place of a wait.  On failure, fail() dumps every daemon log the
 test registered and exits 1.
 """
+import atexit
 import json
 import os
 import shutil
@@ -30,6 +31,14 @@ class Harness:
         self.logs = []          # files dumped on failure
         self.procs = []
         self.data = os.path.join(self.srcdir, "tests", "data", "pipeline")
+        # a test that dies on an exception must not leave daemons running
+        atexit.register(self._reap)
+
+    def _reap(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
 
     # binaries -----------------------------------------------------------
     def exe(self, stage):
