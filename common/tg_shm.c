@@ -96,7 +96,6 @@ struct tg_shm_pool {
     uint64_t lease_ms;
     uint64_t seq, gen;
     s_seg *segs;            /* max slots; a slot keeps its index for life */
-    int last;               /* slot of the last put, -1 none */
     uint64_t created, reclaimed, abandoned;
 };
 
@@ -146,7 +145,6 @@ tg_shm_pool *tg_shm_pool_new(const tg_shm_pool_opts *o, char *err, size_t errlen
     p->pid = (uint32_t)getpid();
     p->seg_bytes = o->seg_bytes;
     p->lease_ms = o->lease_ms;
-    p->last = -1;
     s_sweep(p->dirfd);
     return p;
 }
@@ -296,31 +294,6 @@ void tg_shm_pool_unpublish(tg_shm_pool *p, int slot)
 void tg_shm_pool_cancel(tg_shm_pool *p, int slot)
 {
     p->segs[slot].reserved = false;
-}
-
-int tg_shm_pool_put(tg_shm_pool *p, const void *frame, size_t len, uint64_t now_ms,
-                    tg_msg_shm *ref)
-{
-    if (len > p->seg_bytes)
-        return -E2BIG;
-    char *data;
-    size_t cap;
-    int slot = tg_shm_pool_reserve(p, now_ms, &data, &cap);
-    if (slot < 0)
-        return slot;
-    memcpy(data, frame, len);
-    tg_shm_pool_publish(p, slot, len, now_ms, ref);
-    p->last = slot;
-    return 0;
-}
-
-void tg_shm_pool_unput(tg_shm_pool *p, const tg_msg_shm *ref)
-{
-    if (p->last < 0 || !p->segs[p->last].h || p->segs[p->last].h->gen != ref->gen)
-        return;
-    tg_shm_pool_unpublish(p, p->last);
-    tg_shm_pool_cancel(p, p->last);
-    p->last = -1;
 }
 
 void tg_shm_pool_stats_get(tg_shm_pool *p, tg_shm_pool_stats *out)

@@ -95,14 +95,6 @@ void tg_shm_pool_unpublish(tg_shm_pool *p, int slot);
 /* Give up a reserved slot without publishing it. */
 void tg_shm_pool_cancel(tg_shm_pool *p, int slot);
 
-/* Copy a finished frame into a free segment and publish it (reserve +
- * copy + publish).  Returns 0, -E2BIG when the frame is larger than a
- * segment, or as tg_shm_pool_reserve. */
-int tg_shm_pool_put(tg_shm_pool *p, const void *frame, size_t len, uint64_t now_ms,
-                    tg_msg_shm *ref);
-/* The shm frame for the last put could not be sent: free that segment. */
-void tg_shm_pool_unput(tg_shm_pool *p, const tg_msg_shm *ref);
-
 typedef struct tg_shm_pool_stats {
     unsigned segments;      /* files now */
     unsigned busy;          /* reserved, FILLED or CLAIMED */

@@ -421,33 +421,32 @@ static void s_job_sent(pa_daemon *d)
 }
 
 /*
- * Send frame f, built on the heap, through a shm segment if one is free.
- * Returns 0 (sent; f's buffer freed), 1 (send it inline: no free segment,
- * too big for one, or none could be made) or -errno from the socket
- * (-EAGAIN: try later).  Never waits for a segment: the segments in use may
- * be held by frames queued behind this one.
+ * Frame f was built on the heap (no segment was free then, or it outgrew
+ * its segment): move it into a free segment if there is one and it fits,
+ * making it a slot-backed frame.  Never waits for a segment: the segments
+ * in use may be held by frames queued behind this one.  Returns true if f
+ * now lives in a segment.
  */
-static int s_send_shm(pa_daemon *d, s_frame *f)
+static bool s_frame_to_slot(pa_daemon *d, s_frame *f)
 {
-    tg_msg_shm ref;
-    int rc = tg_shm_pool_put(d->shm, f->data, f->len, s_now_ms(), &ref);
-    if (rc < 0) {
-        if (rc != -E2BIG && rc != -EAGAIN)
+    char *data;
+    size_t cap;
+    int slot = tg_shm_pool_reserve(d->shm, s_now_ms(), &data, &cap);
+    if (slot < 0) {
+        if (slot != -EAGAIN)
             tg_log_warn("shm segment unavailable, frame sent inline error=%s",
-                        tg_strerror(rc));
-        return 1;
+                        tg_strerror(slot));
+        return false;
     }
-    d->ref.size = 0;
-    tg_msg_encode_shm(&d->ref, &ref);
-    rc = tg_zsock_send(d->out, d->ref.data, d->ref.size);
-    if (rc < 0) {
-        tg_shm_pool_unput(d->shm, &ref);
-        return rc;
+    if (f->len > cap) {
+        tg_shm_pool_cancel(d->shm, slot);
+        return false;
     }
+    memcpy(data, f->data, f->len);
     free(f->data);
-    f->data = NULL;
-    tg_metric_inc(d->m_shm);
-    return 0;
+    f->data = data;
+    f->slot = slot;
+    return true;
 }
 
 /* Send frame f, built in its shm slot: publish the slot, send its
@@ -488,9 +487,9 @@ static void s_send_frames(pa_daemon *d)
     while (d->q_head + (d->held ? 1 : 0) < d->q_tail) {
         s_frame *f = &d->q[d->q_head];
         size_t flen = f->len;
-        int rc = f->slot >= 0 ? s_send_slot(d, f) : d->shm ? s_send_shm(d, f) : 1;
-        if (rc == 1)
-            rc = s_send_inline(d, f);
+        if (f->slot < 0 && d->shm)
+            s_frame_to_slot(d, f);
+        int rc = f->slot >= 0 ? s_send_slot(d, f) : s_send_inline(d, f);
         if (rc == -EAGAIN)
             break; /* on_writable resumes */
         if (rc < 0) {

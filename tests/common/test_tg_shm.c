@@ -80,13 +80,29 @@ static void s_keep(s_ref *k, const tg_msg_shm *m)
     k->m.seg = tg_str_c(k->name);
 }
 
+/* What the parser does with a frame: reserve a segment, write, publish.
+ * Returns 0 or the reserve error; out->slot gets the slot. */
+static int s_put_slot(tg_shm_pool *p, const char *text, uint64_t now, s_ref *out, int *slot)
+{
+    char *data;
+    size_t cap;
+    int sl = tg_shm_pool_reserve(p, now, &data, &cap);
+    if (sl < 0)
+        return sl;
+    size_t n = strlen(text);
+    ASSERT(n <= cap);
+    memcpy(data, text, n);
+    tg_msg_shm m;
+    ASSERT_EQ(tg_shm_pool_publish(p, sl, n, now, &m), 0);
+    s_keep(out, &m);
+    if (slot)
+        *slot = sl;
+    return 0;
+}
+
 static int s_put(tg_shm_pool *p, const char *text, uint64_t now, s_ref *out)
 {
-    tg_msg_shm m;
-    int rc = tg_shm_pool_put(p, text, strlen(text), now, &m);
-    if (rc == 0)
-        s_keep(out, &m);
-    return rc;
+    return s_put_slot(p, text, now, out, NULL);
 }
 
 static void test_roundtrip_and_reuse(void)
@@ -179,7 +195,7 @@ static void test_reserve_publish(void)
     s_rmdir();
 }
 
-static void test_exhaustion_unput_and_size(void)
+static void test_exhaustion_and_unpublish(void)
 {
     s_mkdir();
     tg_shm_pool *p = s_pool(2, 64, 0);
@@ -187,20 +203,19 @@ static void test_exhaustion_unput_and_size(void)
     s_ref a, b, c;
     char err[256];
     const char *f;
-    char big[65];
-    memset(big, 'x', sizeof big);
-    tg_msg_shm m;
-    ASSERT_EQ(tg_shm_pool_put(p, big, sizeof big, 1, &m), -E2BIG);
+    int slot;
     ASSERT_EQ(s_put(p, "a", 1, &a), 0);
     ASSERT_EQ(s_put(p, "b", 1, &b), 0);
     ASSERT_EQ(s_put(p, "c", 1, &c), -EAGAIN);
     ASSERT_EQ(tg_shm_reader_claim(r, &a.m, &f, err, sizeof err), 0);
     ASSERT_EQ(s_put(p, "c", 1, &c), -EAGAIN); /* claimed is still busy */
     tg_shm_reader_release(r);
-    ASSERT_EQ(s_put(p, "c", 1, &c), 0);
+    ASSERT_EQ(s_put_slot(p, "c", 1, &c, &slot), 0);
     ASSERT_STR_EQ(c.name, a.name);
-    /* the shm frame for c could not be sent: the segment is free again */
-    tg_shm_pool_unput(p, &c.m);
+    /* the shm frame for c could not be sent, and its frame is dropped:
+     * the segment is free again */
+    tg_shm_pool_unpublish(p, slot);
+    tg_shm_pool_cancel(p, slot);
     ASSERT_EQ(tg_shm_reader_claim(r, &c.m, &f, err, sizeof err), -EBUSY);
     ASSERT_EQ(s_put(p, "d", 1, &c), 0);
     tg_shm_pool_stats st;
@@ -453,7 +468,7 @@ int main(void)
     tg_test_state st = { 0, 0 };
     TG_RUN(&st, test_roundtrip_and_reuse);
     TG_RUN(&st, test_reserve_publish);
-    TG_RUN(&st, test_exhaustion_unput_and_size);
+    TG_RUN(&st, test_exhaustion_and_unpublish);
     TG_RUN(&st, test_one_claim_per_fill);
     TG_RUN(&st, test_forged_refs_refused);
     TG_RUN(&st, test_reclaim_from_dead_reader);
